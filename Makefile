@@ -1,0 +1,70 @@
+# Breakwater: two commands from a fresh clone, `make demo` and `make test`.
+# Everything is installed into the clone: Python into .venv/, anvil into node_modules/.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+ANVIL_PORT ?= 8545
+RPC_URL ?= http://127.0.0.1:$(ANVIL_PORT)
+# ape-vyper compiles offline only when the venv's vyper is first on PATH.
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export APE_FOUNDRY_HOST ?= $(RPC_URL)
+
+INSTALLED := $(VENV)/.installed
+ANVIL := $(VENV)/bin/anvil
+ANVIL_STAMP := node_modules/.installed
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: install test lint compile demo devnet console bench fuzz clean
+
+install: $(INSTALLED) $(ANVIL_STAMP) $(CHROMIUM)
+
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -c constraints.txt -e .
+	touch $@
+
+# `npm ci` trips on the lock's per-platform optional packages (npm 11); `npm install` keeps the lock.
+# The npm package ships the binary for this platform; link the binary itself (not the node
+# wrapper) so that signals reach anvil and ape-foundry finds it with `which anvil`.
+$(ANVIL_STAMP): package.json package-lock.json $(INSTALLED)
+	npm install --no-audit --no-fund --loglevel=error
+	ln -sf "$$(ls -d $(CURDIR)/node_modules/@foundry-rs/anvil-linux-*/bin/anvil | head -n1)" $(ANVIL)
+	touch $@
+
+# Debian's Chromium drives the dashboard test (no browser download: the network is closed).
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
+		|| echo "warning: chromium could not be installed; the dashboard browser test will be skipped"; \
+	else echo "warning: no root/apt-get; install Debian's chromium for the dashboard browser test"; fi
+
+lint: install
+	ruff check .
+	ruff format --check offchain tests scripts bench ape_console_extras.py
+
+compile: install
+	ape compile
+
+test: lint compile
+	pytest -q -n 2 --dist loadgroup --timeout 600
+
+demo: install compile
+	bash scripts/demo.sh
+
+devnet: install
+	$(ANVIL) --host 127.0.0.1 --port $(ANVIL_PORT)
+
+console: install compile
+	ape console --network ethereum:local:foundry
+
+bench: install compile
+	python -m bench
+
+fuzz: install compile
+	python -m bench.fuzz
+
+clean:
+	rm -rf .build .venv node_modules deployments/*.json bench/results.json
