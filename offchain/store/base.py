@@ -1,0 +1,166 @@
+"""The journal and snapshot interface every store implements, and the rules they share.
+
+A store holds two things for one engine:
+
+- the **journal**: every command, in sequence order, as a JSON-able dict (`offchain.core.codec`
+  produces them). Sequence numbers start at 1 and have no gaps; `append` returns only once the
+  record is durable, so a caller may acknowledge the command as soon as `append` returns.
+- **snapshots**: `(seq, blob, state_hash)` = the engine state after applying command `seq`.
+  Recovery is the latest snapshot plus a replay of the journal after it.
+
+A store has one writer (the sequencer). Readers (replay, API) may open the same URL elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+# Rows fetched per round trip by `read_from`: bounds memory when replaying a long journal.
+READ_PAGE = 2_000
+
+
+class StoreError(Exception):
+    """A journal or snapshot operation broke a store rule (gap, duplicate, bad URL...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The engine state after applying journal entry `seq` (0 = before any command)."""
+
+    seq: int
+    blob: bytes
+    state_hash: str
+
+
+# Built once: `json.dumps` with options builds a new encoder on every call.
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+
+
+def encode_record(record: dict[str, Any]) -> str:
+    """Return the canonical JSON text of a journal record (sorted keys, no spaces)."""
+    if not isinstance(record, dict):
+        raise StoreError(f"journal record must be a dict, got {type(record).__name__}")
+    try:
+        return _ENCODE(record)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"journal record is not JSON-able: {exc}") from exc
+
+
+def decode_record(text: str) -> dict[str, Any]:
+    """Return the dict a journal row holds."""
+    return json.loads(text)
+
+
+class Store(ABC):
+    """Journal + snapshots behind one small interface; `open_store(url)` picks the backend."""
+
+    url: str
+
+    def __init__(self, keep_snapshots: int = 3) -> None:
+        if keep_snapshots < 1:
+            raise StoreError("keep_snapshots must be at least 1")
+        self.keep_snapshots = keep_snapshots
+        # One connection serves every thread of the process; the lock serialises its use.
+        self._lock = threading.Lock()
+        self._last_seq = 0
+
+    # -- journal ---------------------------------------------------------------------------
+
+    def append(self, seq: int, record: dict[str, Any]) -> None:
+        """Journal `record` as entry `seq` (= `last_seq() + 1`); durable when this returns."""
+        self.append_many([(seq, record)])
+
+    def append_many(self, entries: Iterable[tuple[int, dict[str, Any]]]) -> None:
+        """Journal consecutive entries in one transaction: one durable commit for the whole batch."""
+        rows = [(seq, encode_record(record)) for seq, record in entries]
+        if not rows:
+            return
+        with self._lock:
+            expected = self._last_seq + 1
+            for seq, _ in rows:
+                if type(seq) is not int or seq != expected:
+                    raise StoreError(
+                        f"journal seq {seq!r} out of order: next is {expected} (no gaps, no duplicates)"
+                    )
+                expected += 1
+            self._insert_journal(rows)
+            self._last_seq = rows[-1][0]
+
+    def read_from(self, seq: int = 1) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Yield `(seq, record)` for every journal entry from `seq` on, in order, page by page."""
+        start = max(seq, 1)
+        while True:
+            with self._lock:
+                page = self._select_journal(start, READ_PAGE)
+            for row_seq, text in page:
+                yield row_seq, decode_record(text)
+            if len(page) < READ_PAGE:
+                return
+            start = page[-1][0] + 1
+
+    def last_seq(self) -> int:
+        """Return the highest journaled seq, 0 for an empty journal."""
+        with self._lock:
+            self._last_seq = self._select_last_seq()
+            return self._last_seq
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    def save(self, seq: int, blob: bytes, state_hash: str) -> None:
+        """Store the state after entry `seq` durably; keep only the newest `keep_snapshots`."""
+        if type(seq) is not int or seq < 0:
+            raise StoreError(f"snapshot seq must be an int >= 0, got {seq!r}")
+        if not isinstance(blob, bytes | bytearray | memoryview):
+            raise StoreError(f"snapshot blob must be bytes, got {type(blob).__name__}")
+        with self._lock:
+            if seq > self._last_seq:
+                # A snapshot ahead of the journal could never be checked by a replay.
+                raise StoreError(f"snapshot seq {seq} is beyond the journal (last seq {self._last_seq})")
+            self._upsert_snapshot(seq, bytes(blob), state_hash)
+
+    def latest(self) -> Snapshot | None:
+        """Return the newest snapshot, or None when there is none."""
+        with self._lock:
+            return self._select_latest_snapshot()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; the store is unusable afterwards."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    # -- backend primitives (called with the lock held) -----------------------------------
+
+    @abstractmethod
+    def _insert_journal(self, rows: list[tuple[int, str]]) -> None:
+        """Insert the rows and commit durably; raise StoreError if a seq already exists."""
+
+    @abstractmethod
+    def _select_journal(self, start: int, limit: int) -> list[tuple[int, str]]:
+        """Return up to `limit` rows with seq >= start, ascending."""
+
+    @abstractmethod
+    def _select_last_seq(self) -> int:
+        """Return the highest seq in the journal table, 0 if empty."""
+
+    @abstractmethod
+    def _upsert_snapshot(self, seq: int, blob: bytes, state_hash: str) -> None:
+        """Write the snapshot, prune all but the newest `keep_snapshots`, commit durably."""
+
+    @abstractmethod
+    def _select_latest_snapshot(self) -> Snapshot | None:
+        """Return the snapshot with the highest seq."""
