@@ -1,0 +1,983 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy on
+"""
+@title Constant-product pool guarded by the protocol's CircuitBreaker
+@custom:contract-name Pool
+@license GNU Affero General Public License v3.0 only
+@notice A pair of two ERC-20 tokens priced by `x * y = k`. The pool is its
+        own ERC-20 LP token (snekmate `erc20`); the first deposit locks
+        `MINIMUM_LIQUIDITY` shares at a dead address.
+
+        Swaps pay `fee_bps` (default 30). The output is exactly
+        `amount_in * (10000 - fee) * R_out // (R_in * 10000 + amount_in * (10000 - fee))`.
+        A protocol share of the fee (default 1/6, Uniswap V2's rule: 1/N of
+        the growth of sqrt(k)) accrues as LP shares held by the pool and is
+        paid out in both tokens to `fee_receiver` by `sweep_protocol_fee`.
+
+        Prices. `spot_price()` and `price_oracle()` are the price of one whole
+        token0 in whole token1, scaled by 1e18 and ADJUSTED FOR DECIMALS:
+        `reserve1 * 10**(18 - decimals1) * 1e18 // (reserve0 * 10**(18 - decimals0))`.
+        For a USDE(18)/USDC(6) pool at par both read 1e18. `price_oracle()`
+        is an EMA (half-life `oracle_half_life`, default 10 min) of the spot
+        capped to `oracle_cap_bps` of the EMA before it enters.
+
+        Breaker behaviour (parameters: `parameters()`, set by the governor):
+        - a swap whose own price impact (fall of the price of token_in in
+          token_out) exceeds `impact_band_bps` (10 %) reverts; during the
+          cool-down after a resume (`cooldown_seconds`, 10 min) the band is
+          `cooldown_band_bps` (1 %);
+        - a swap that leaves |spot - EMA| / EMA above `velocity_bps` (10 %)
+          while the slippage of the reference size of token_in is above
+          `thin_depth_bps` (5 %) trips the breaker (reason 10);
+        - a withdrawal that leaves sqrt(k) below `depth_collapse_bps` (20 %)
+          of its slow benchmark (EMA of sqrt(k), `benchmark_half_life`) trips
+          it (reason 11);
+        - a net outflow of token0/token1 over the rolling window above
+          `outflow_cap_bps` (30 %) of its reserve per `outflow_window` (1 h)
+          trips it (reasons 12/13). Every token flow counts: swaps, deposits
+          (inflows replenish the buffer) and withdrawals; a flash deposit and
+          withdrawal nets to zero (`lib/outflow_limiter.vy`);
+        - a trip never reverts the transaction that measured it;
+        - while halted `swap` reverts; `add_liquidity` and `remove_liquidity`
+          always work;
+        - `can_resume()`: sqrt(k) is back above `resume_depth_bps` (50 %) of
+          its benchmark. The breaker adds the halt window and lets anyone
+          resume; its governor may resume at any time.
+
+        Reserves are cached: tokens sent to the pool without a call are not
+        reserves. `skim()` pays such donations to `fee_receiver`; the governor
+        may `sync()` the reserves to the balances.
+
+        Fee-on-transfer tokens are refused: every deposit checks that the
+        pool's balance covers the reserves it books, and reverts with
+        "pool: fee-on-transfer token refused" otherwise (the first deposit of
+        such a token fails, and so does any later deposit or swap if a token
+        switches a transfer fee on).
+
+        Every external function, views included, holds the reentrancy lock
+        (the LP token's own ERC-20 functions excepted: they touch no reserve).
+"""
+
+from ethereum.ercs import IERC20
+from ethereum.ercs import IERC20Detailed
+
+implements: IERC20
+implements: IERC20Detailed
+
+from snekmate.auth.interfaces import IAccessControl
+
+from interfaces import ICircuitBreaker
+from interfaces import IProtected
+
+implements: IProtected
+
+from snekmate.auth import ownable
+from snekmate.tokens import erc20
+
+initializes: ownable
+initializes: erc20[ownable := ownable]
+
+from lib import ema_oracle
+from lib import outflow_limiter
+from lib import trip_reasons
+
+initializes: ema_oracle
+initializes: outflow_limiter
+
+exports: (
+    erc20.transfer,
+    erc20.approve,
+    erc20.transferFrom,
+    erc20.name,
+    erc20.symbol,
+    erc20.decimals,
+    erc20.balanceOf,
+    erc20.allowance,
+    erc20.totalSupply,
+)
+
+
+# @dev The breaker's governor governs the pool too: one place for roles.
+GOVERNOR_ROLE: public(constant(bytes32)) = keccak256("GOVERNOR_ROLE")
+
+MINIMUM_LIQUIDITY: public(constant(uint256)) = 1000
+# @dev Holder of the locked minimum liquidity (snekmate refuses the zero address).
+DEAD: public(constant(address)) = 0x000000000000000000000000000000000000dEaD
+BPS: constant(uint256) = 10_000
+MAX_FEE_BPS: constant(uint256) = 1_000
+MAX_RESERVE: constant(uint256) = 2**112 - 1
+PRICE_SCALE: constant(uint256) = 10**18
+_MAX_PRICE: constant(uint256) = 2**192 - 1
+_U16: constant(uint256) = 2**16 - 1
+_U32: constant(uint256) = 2**32 - 1
+_U64: constant(uint256) = 2**64 - 1
+# @dev The outflow limiter pair of this pool: lane 0 token0, lane 1 token1.
+_FLOWS: constant(bytes32) = empty(bytes32)
+
+
+# @dev Every tunable of the pool and its breaker rules.
+struct Parameters:
+    fee_bps: uint256
+    protocol_fee_divisor: uint256
+    impact_band_bps: uint256
+    cooldown_band_bps: uint256
+    cooldown_seconds: uint256
+    velocity_bps: uint256
+    thin_depth_bps: uint256
+    reference_size0: uint256
+    reference_size1: uint256
+    depth_collapse_bps: uint256
+    resume_depth_bps: uint256
+    benchmark_half_life: uint256
+    outflow_cap_bps: uint256
+    outflow_window: uint256
+    oracle_half_life: uint256
+    oracle_cap_bps: uint256
+
+
+# @dev The parameters a swap reads, unpacked from one storage slot.
+struct SwapParameters:
+    fee_bps: uint256
+    impact_band_bps: uint256
+    cooldown_band_bps: uint256
+    velocity_bps: uint256
+    thin_depth_bps: uint256
+    outflow_cap_bps: uint256
+    oracle_cap_bps: uint256
+    cooldown_seconds: uint256
+    outflow_window: uint256
+    oracle_half_life: uint256
+
+
+token0: public(immutable(address))
+token1: public(immutable(address))
+breaker: public(immutable(ICircuitBreaker))
+# @dev 10**(18 - decimals) of each token: whole-token prices from raw reserves.
+_RATE0: immutable(uint256)
+_RATE1: immutable(uint256)
+
+# @dev Where swept protocol fees and skimmed donations go (the InsuranceFund).
+fee_receiver: public(address)
+
+# @dev reserve0 | reserve1 << 112.
+_reserves: uint256
+# @dev `SwapParameters` packed (see `_pack_swap_parameters`).
+_swap_parameters: uint256
+# @dev The parameters only deposits, withdrawals and resumes read.
+protocol_fee_divisor: public(uint256)
+depth_collapse_bps: public(uint256)
+resume_depth_bps: public(uint256)
+benchmark_half_life: public(uint256)
+reference_size0: public(uint256)
+reference_size1: public(uint256)
+# @dev reserve0 * reserve1 after the last deposit or withdrawal (protocol fee base).
+k_last: public(uint256)
+# @dev The depth benchmark: slow EMA of sqrt(k), `benchmark << 64 | last_update`.
+_depth: uint256
+
+
+event Swap:
+    sender: indexed(address)
+    receiver: indexed(address)
+    token_in: indexed(address)
+    amount_in: uint256
+    amount_out: uint256
+    spot_price: uint256
+
+
+event AddLiquidity:
+    provider: indexed(address)
+    receiver: indexed(address)
+    amount0: uint256
+    amount1: uint256
+    lp_minted: uint256
+
+
+event RemoveLiquidity:
+    provider: indexed(address)
+    receiver: indexed(address)
+    amount0: uint256
+    amount1: uint256
+    lp_burned: uint256
+
+
+# @dev The pool asked the breaker to halt it; `accepted` is false if the breaker refused.
+event BreakerTrip:
+    reason: indexed(uint256)
+    metric: uint256
+    accepted: bool
+
+
+event ProtocolFeeSwept:
+    receiver: indexed(address)
+    amount0: uint256
+    amount1: uint256
+    lp_burned: uint256
+
+
+event Skim:
+    receiver: indexed(address)
+    amount0: uint256
+    amount1: uint256
+
+
+event Sync:
+    reserve0: uint256
+    reserve1: uint256
+
+
+event ParametersSet:
+    governor: indexed(address)
+    parameters: Parameters
+
+
+event FeeReceiverSet:
+    governor: indexed(address)
+    previous: address
+    fee_receiver: address
+
+
+@deploy
+def __init__(
+    token0_: address,
+    token1_: address,
+    breaker_: ICircuitBreaker,
+    fee_receiver_: address,
+    reference_size0_: uint256,
+    reference_size1_: uint256,
+    name_: String[25],
+    symbol_: String[5],
+):
+    """
+    @dev Create an empty pool with the default parameters.
+    @param token0_ The first token (prices are in token1 per token0).
+    @param token1_ The second token.
+    @param breaker_ The protocol's CircuitBreaker (it must `protect` this pool);
+           its GOVERNOR_ROLE holders govern the pool (parameters, fee receiver, sync).
+    @param fee_receiver_ Where protocol fees and donations go.
+    @param reference_size0_ The token0 amount whose slippage measures thin depth.
+    @param reference_size1_ The token1 amount whose slippage measures thin depth.
+    @param name_ The LP token name.
+    @param symbol_ The LP token symbol.
+    """
+    assert token0_ != empty(address) and token1_ != empty(address), "pool: token is the zero address"
+    assert token0_ != token1_, "pool: identical tokens"
+    assert breaker_.address != empty(address), "pool: breaker is the zero address"
+    assert fee_receiver_ != empty(address), "pool: fee receiver is the zero address"
+    decimals0: uint256 = convert(staticcall IERC20Detailed(token0_).decimals(), uint256)
+    decimals1: uint256 = convert(staticcall IERC20Detailed(token1_).decimals(), uint256)
+    assert decimals0 <= 18 and decimals1 <= 18, "pool: more than 18 decimals"
+    token0 = token0_
+    token1 = token1_
+    breaker = breaker_
+    _RATE0 = 10 ** (18 - decimals0)
+    _RATE1 = 10 ** (18 - decimals1)
+
+    ownable.__init__()
+    erc20.__init__(name_, symbol_, 18, name_, "1")
+
+    self.fee_receiver = fee_receiver_
+    self._set_parameters(
+        Parameters(
+            fee_bps=30,
+            protocol_fee_divisor=6,
+            impact_band_bps=1_000,
+            cooldown_band_bps=100,
+            cooldown_seconds=600,
+            velocity_bps=1_000,
+            thin_depth_bps=500,
+            reference_size0=reference_size0_,
+            reference_size1=reference_size1_,
+            depth_collapse_bps=2_000,
+            resume_depth_bps=5_000,
+            benchmark_half_life=86_400,
+            outflow_cap_bps=3_000,
+            outflow_window=3_600,
+            oracle_half_life=600,
+            oracle_cap_bps=1_000,
+        )
+    )
+
+
+@external
+def swap(token_in: address, amount_in: uint256, min_out: uint256, receiver: address, deadline: uint256) -> uint256:
+    """
+    @dev Sell `amount_in` of `token_in` for the other token.
+    @notice Reverts while the breaker halts the pool, past `deadline`,
+            below `min_out`, or when the swap's own price impact is above
+            the band. May trip the breaker (velocity with thin depth,
+            outflow cap); the swap that trips it still executes.
+    @param token_in token0 or token1; the caller must have approved it.
+    @param amount_in The amount sold, in token_in's smallest unit.
+    @param min_out The least output accepted.
+    @param receiver Who receives the output.
+    @param deadline The last timestamp at which the swap may execute.
+    @return uint256 The output amount.
+    """
+    assert block.timestamp <= deadline, "pool: deadline passed"
+    assert amount_in > 0, "pool: zero amount"
+    assert receiver != empty(address), "pool: receiver is the zero address"
+    halted: bool = False
+    resumed_at: uint256 = 0
+    halted, resumed_at = staticcall breaker.halt_state(self)
+    assert not halted, "pool: halted by the circuit breaker"
+    zero_in: bool = token_in == token0
+    assert zero_in or token_in == token1, "pool: token_in is not in the pool"
+
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    assert reserve0 != 0, "pool: no liquidity"
+    p: SwapParameters = self._load_swap_parameters()
+    ema: uint256 = ema_oracle._update(self._spot(reserve0, reserve1), p.oracle_cap_bps, p.oracle_half_life)
+
+    reserve_in: uint256 = reserve1
+    reserve_out: uint256 = reserve0
+    token_out: address = token0
+    if zero_in:
+        reserve_in = reserve0
+        reserve_out = reserve1
+        token_out = token1
+    amount_out: uint256 = self._amount_out(amount_in, reserve_in, reserve_out, p.fee_bps)
+    assert amount_out != 0, "pool: output is zero"
+    assert amount_out >= min_out, "pool: output below min_out"
+    new_in: uint256 = reserve_in + amount_in
+    new_out: uint256 = reserve_out - amount_out
+    assert new_in <= MAX_RESERVE, "pool: reserve overflow"
+
+    # Impact: the price of token_in in token_out falls from R_out/R_in to new_out/new_in.
+    band: uint256 = p.impact_band_bps
+    if resumed_at != 0 and block.timestamp < resumed_at + p.cooldown_seconds:
+        band = p.cooldown_band_bps
+    assert new_out * reserve_in * BPS >= (BPS - band) * reserve_out * new_in, "pool: price impact above band"
+
+    if zero_in:
+        reserve0 = new_in
+        reserve1 = new_out
+    else:
+        reserve0 = new_out
+        reserve1 = new_in
+    self._reserves = reserve0 | reserve1 << 112
+    self._pull(token_in, amount_in, new_in)
+    assert extcall IERC20(token_out).transfer(receiver, amount_out, default_return_value=True), (
+        "pool: transfer failed"
+    )
+
+    spot: uint256 = self._spot(reserve0, reserve1)
+    self._check_velocity(spot, ema, p, zero_in, new_in)
+    if zero_in:
+        self._record_flows(amount_in, 0, 0, amount_out, reserve_in, reserve_out, p)
+    else:
+        self._record_flows(0, amount_out, amount_in, 0, reserve_out, reserve_in, p)
+    log Swap(
+        sender=msg.sender,
+        receiver=receiver,
+        token_in=token_in,
+        amount_in=amount_in,
+        amount_out=amount_out,
+        spot_price=spot,
+    )
+    return amount_out
+
+
+@external
+def add_liquidity(amount0: uint256, amount1: uint256, min_lp: uint256, receiver: address, deadline: uint256) -> uint256:
+    """
+    @dev Deposit up to `amount0` and `amount1` for LP shares.
+    @notice Works while the pool is halted. After the first deposit the
+            pool takes the two amounts in the ratio of its reserves (the
+            limiting side in full, the other rounded up) and leaves the rest
+            with the caller. The first deposit sets the price and locks
+            `MINIMUM_LIQUIDITY` shares.
+    @param amount0 The most token0 to deposit.
+    @param amount1 The most token1 to deposit.
+    @param min_lp The fewest LP shares accepted.
+    @param receiver Who receives the shares.
+    @param deadline The last timestamp at which the deposit may execute.
+    @return uint256 The LP shares minted.
+    """
+    assert block.timestamp <= deadline, "pool: deadline passed"
+    assert receiver != empty(address), "pool: receiver is the zero address"
+    assert amount0 <= MAX_RESERVE and amount1 <= MAX_RESERVE, "pool: reserve overflow"
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    p: SwapParameters = self._load_swap_parameters()
+    supply: uint256 = erc20.totalSupply
+    used0: uint256 = amount0
+    used1: uint256 = amount1
+    minted: uint256 = 0
+
+    if supply == 0:
+        assert amount0 != 0 and amount1 != 0, "pool: first deposit needs both tokens"
+        liquidity: uint256 = isqrt(amount0 * amount1)
+        assert liquidity > MINIMUM_LIQUIDITY, "pool: first deposit too small"
+        erc20._mint(DEAD, MINIMUM_LIQUIDITY)
+        minted = liquidity - MINIMUM_LIQUIDITY
+        ema_oracle._reset(self._spot(amount0, amount1))
+        self._depth = liquidity << 64 | block.timestamp
+    else:
+        supply = self._mint_protocol_fee(reserve0, reserve1, supply)
+        ema_oracle._update(self._spot(reserve0, reserve1), p.oracle_cap_bps, p.oracle_half_life)
+        self._update_depth(isqrt(reserve0 * reserve1))
+        used1 = self._ceil_div(amount0 * reserve1, reserve0)
+        if used1 <= amount1:
+            used0 = amount0
+        else:
+            used0 = self._ceil_div(amount1 * reserve0, reserve1)
+            used1 = amount1
+        minted = min(used0 * supply // reserve0, used1 * supply // reserve1)
+
+    assert minted != 0, "pool: zero liquidity minted"
+    assert minted >= min_lp, "pool: liquidity below min_lp"
+    new0: uint256 = reserve0 + used0
+    new1: uint256 = reserve1 + used1
+    assert new0 <= MAX_RESERVE and new1 <= MAX_RESERVE, "pool: reserve overflow"
+    self._reserves = new0 | new1 << 112
+    if self.protocol_fee_divisor != 0:
+        self.k_last = new0 * new1
+    self._pull(token0, used0, new0)
+    self._pull(token1, used1, new1)
+    erc20._mint(receiver, minted)
+
+    self._record_flows(used0, 0, used1, 0, reserve0, reserve1, p)
+    log AddLiquidity(provider=msg.sender, receiver=receiver, amount0=used0, amount1=used1, lp_minted=minted)
+    return minted
+
+
+@external
+def remove_liquidity(
+    lp_amount: uint256, min0: uint256, min1: uint256, receiver: address, deadline: uint256
+) -> (uint256, uint256):
+    """
+    @dev Burn `lp_amount` shares for their part of both reserves.
+    @notice Always works, halted or not: a proportional withdrawal moves no
+            price. May trip the breaker (depth collapse, outflow cap); the
+            withdrawal that trips it still executes.
+    @param lp_amount The LP shares to burn, from the caller.
+    @param min0 The least token0 accepted.
+    @param min1 The least token1 accepted.
+    @param receiver Who receives the tokens.
+    @param deadline The last timestamp at which the withdrawal may execute.
+    @return uint256 The token0 paid out.
+    @return uint256 The token1 paid out.
+    """
+    assert block.timestamp <= deadline, "pool: deadline passed"
+    assert lp_amount != 0, "pool: zero amount"
+    assert receiver != empty(address), "pool: receiver is the zero address"
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    p: SwapParameters = self._load_swap_parameters()
+    supply: uint256 = self._mint_protocol_fee(reserve0, reserve1, erc20.totalSupply)
+    ema_oracle._update(self._spot(reserve0, reserve1), p.oracle_cap_bps, p.oracle_half_life)
+
+    amount0: uint256 = lp_amount * reserve0 // supply
+    amount1: uint256 = lp_amount * reserve1 // supply
+    assert amount0 >= min0 and amount1 >= min1, "pool: output below minimum"
+    assert amount0 != 0 or amount1 != 0, "pool: nothing to withdraw"
+    erc20._burn(msg.sender, lp_amount)
+    new0: uint256 = reserve0 - amount0
+    new1: uint256 = reserve1 - amount1
+    self._reserves = new0 | new1 << 112
+    if self.protocol_fee_divisor != 0:
+        self.k_last = new0 * new1
+    self._push(token0, receiver, amount0)
+    self._push(token1, receiver, amount1)
+
+    benchmark: uint256 = self._update_depth(isqrt(reserve0 * reserve1))
+    liquidity: uint256 = isqrt(new0 * new1)
+    if liquidity * BPS < self.depth_collapse_bps * benchmark:
+        self._trip(trip_reasons.POOL_DEPTH_COLLAPSE, liquidity * BPS // benchmark)
+    self._record_flows(0, amount0, 0, amount1, reserve0, reserve1, p)
+    log RemoveLiquidity(provider=msg.sender, receiver=receiver, amount0=amount0, amount1=amount1, lp_burned=lp_amount)
+    return amount0, amount1
+
+
+@external
+def sweep_protocol_fee() -> (uint256, uint256):
+    """
+    @dev Pay the accrued protocol fee to `fee_receiver` in both tokens.
+    @notice Anyone may call. Burns the LP shares the pool holds for the
+            protocol (accrued as 1/`protocol_fee_divisor` of the growth of
+            sqrt(k)) like a withdrawal, which moves no price.
+    @return uint256 The token0 paid.
+    @return uint256 The token1 paid.
+    """
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    if reserve0 == 0:
+        return 0, 0
+    supply: uint256 = self._mint_protocol_fee(reserve0, reserve1, erc20.totalSupply)
+    shares: uint256 = erc20.balanceOf[self]
+    if shares == 0:
+        return 0, 0
+    amount0: uint256 = shares * reserve0 // supply
+    amount1: uint256 = shares * reserve1 // supply
+    erc20._burn(self, shares)
+    new0: uint256 = reserve0 - amount0
+    new1: uint256 = reserve1 - amount1
+    self._reserves = new0 | new1 << 112
+    if self.protocol_fee_divisor != 0:
+        self.k_last = new0 * new1
+    receiver: address = self.fee_receiver
+    self._push(token0, receiver, amount0)
+    self._push(token1, receiver, amount1)
+    log ProtocolFeeSwept(receiver=receiver, amount0=amount0, amount1=amount1, lp_burned=shares)
+    return amount0, amount1
+
+
+@external
+def skim() -> (uint256, uint256):
+    """
+    @dev Pay tokens the pool holds beyond its reserves (donations) to
+         `fee_receiver`.
+    @notice Anyone may call; the receiver is fixed, so nobody profits
+            from calling it.
+    @return uint256 The token0 paid.
+    @return uint256 The token1 paid.
+    """
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    excess0: uint256 = self._excess(token0, reserve0)
+    excess1: uint256 = self._excess(token1, reserve1)
+    receiver: address = self.fee_receiver
+    self._push(token0, receiver, excess0)
+    self._push(token1, receiver, excess1)
+    log Skim(receiver=receiver, amount0=excess0, amount1=excess1)
+    return excess0, excess1
+
+
+@external
+def sync():
+    """
+    @dev Set the reserves to the balances (absorbing donations, or
+         recognising a loss of a token that rebased down).
+    @notice Governor only: it moves the price without a swap.
+    """
+    self._check_governor()
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    p: SwapParameters = self._load_swap_parameters()
+    if reserve0 != 0:
+        ema_oracle._update(self._spot(reserve0, reserve1), p.oracle_cap_bps, p.oracle_half_life)
+    balance0: uint256 = min(staticcall IERC20(token0).balanceOf(self), MAX_RESERVE)
+    balance1: uint256 = min(staticcall IERC20(token1).balanceOf(self), MAX_RESERVE)
+    self._reserves = balance0 | balance1 << 112
+    if self.protocol_fee_divisor != 0:
+        self.k_last = balance0 * balance1
+    log Sync(reserve0=balance0, reserve1=balance1)
+
+
+@external
+def set_parameters(parameters: Parameters):
+    """
+    @dev Replace every parameter of the pool and its breaker rules.
+    @notice Governor only. Emits `ParametersSet` with the new values.
+            Read the current ones with `parameters()`.
+    @param parameters The new parameters (see `Parameters`).
+    """
+    self._check_governor()
+    self._set_parameters(parameters)
+
+
+@external
+def set_fee_receiver(fee_receiver_: address):
+    """
+    @dev Send future protocol fees and donations to `fee_receiver_`.
+    @notice Governor only.
+    @param fee_receiver_ The new receiver (the InsuranceFund).
+    """
+    self._check_governor()
+    assert fee_receiver_ != empty(address), "pool: fee receiver is the zero address"
+    log FeeReceiverSet(governor=msg.sender, previous=self.fee_receiver, fee_receiver=fee_receiver_)
+    self.fee_receiver = fee_receiver_
+
+
+@external
+@view
+def get_reserves() -> (uint256, uint256):
+    """
+    @dev Return the cached reserves (balances minus donations).
+    @return uint256 The token0 reserve.
+    @return uint256 The token1 reserve.
+    """
+    return self._get_reserves()
+
+
+@external
+@view
+def fee_bps() -> uint256:
+    """
+    @dev Return the swap fee in basis points.
+    @return uint256 The fee (30 = 0.30 %).
+    """
+    return self._swap_parameters & _U16
+
+
+@external
+@view
+def get_amount_out(token_in: address, amount_in: uint256) -> uint256:
+    """
+    @dev Return what `swap(token_in, amount_in, ...)` pays now.
+    @notice The exact formula; it does not say whether the swap would pass
+            the breaker (halt, impact band).
+    @param token_in token0 or token1.
+    @param amount_in The amount sold.
+    @return uint256 The output.
+    """
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    fee: uint256 = self._swap_parameters & _U16
+    if token_in == token0:
+        return self._amount_out(amount_in, reserve0, reserve1, fee)
+    assert token_in == token1, "pool: token_in is not in the pool"
+    return self._amount_out(amount_in, reserve1, reserve0, fee)
+
+
+@external
+@view
+def spot_price() -> uint256:
+    """
+    @dev Return the spot price: whole token1 per whole token0, scaled 1e18,
+         adjusted for decimals.
+    @return uint256 The price (1e18 = one token1 per token0); 0 if empty.
+    """
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    return self._spot(reserve0, reserve1)
+
+
+@external
+@view
+def price_oracle() -> uint256:
+    """
+    @dev Return the EMA of the spot price as of now, same scale as
+         `spot_price()`.
+    @return uint256 The EMA price; 0 before the first deposit.
+    """
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    p: SwapParameters = self._load_swap_parameters()
+    return ema_oracle._price_oracle(self._spot(reserve0, reserve1), p.oracle_cap_bps, p.oracle_half_life)
+
+
+@external
+@view
+def can_resume() -> bool:
+    """
+    @dev Return whether the pool's own resume rule holds: sqrt(k) is at
+         least `resume_depth_bps` of its benchmark.
+    @notice The breaker asks this before letting anyone but its governor
+            resume the pool after the halt window.
+    @return bool True if depth is back.
+    """
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    liquidity: uint256 = isqrt(reserve0 * reserve1)
+    return liquidity * BPS >= self.resume_depth_bps * self._benchmark_now(liquidity)
+
+
+@external
+@view
+def protocol_fee_pending() -> uint256:
+    """
+    @dev Return the protocol's LP shares: held by the pool plus accrued
+         since the last deposit or withdrawal.
+    @return uint256 LP shares `sweep_protocol_fee` would burn now.
+    """
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    return erc20.balanceOf[self] + self._protocol_fee_shares(reserve0, reserve1, erc20.totalSupply)
+
+
+@external
+@view
+def parameters() -> Parameters:
+    """
+    @dev Return every parameter of the pool and its breaker rules.
+    @return Parameters The current parameters.
+    """
+    p: SwapParameters = self._load_swap_parameters()
+    return Parameters(
+        fee_bps=p.fee_bps,
+        protocol_fee_divisor=self.protocol_fee_divisor,
+        impact_band_bps=p.impact_band_bps,
+        cooldown_band_bps=p.cooldown_band_bps,
+        cooldown_seconds=p.cooldown_seconds,
+        velocity_bps=p.velocity_bps,
+        thin_depth_bps=p.thin_depth_bps,
+        reference_size0=self.reference_size0,
+        reference_size1=self.reference_size1,
+        depth_collapse_bps=self.depth_collapse_bps,
+        resume_depth_bps=self.resume_depth_bps,
+        benchmark_half_life=self.benchmark_half_life,
+        outflow_cap_bps=p.outflow_cap_bps,
+        outflow_window=p.outflow_window,
+        oracle_half_life=p.oracle_half_life,
+        oracle_cap_bps=p.oracle_cap_bps,
+    )
+
+
+@external
+@view
+def breaker_metrics() -> (uint256, uint256, uint256, uint256):
+    """
+    @dev Return what the breaker rules measure, as of now.
+    @return uint256 The liquidity sqrt(reserve0 * reserve1).
+    @return uint256 Its slow benchmark (EMA of sqrt(k), `benchmark_half_life`).
+    @return uint256 How much more token0 may flow out before the outflow cap.
+    @return uint256 The same for token1.
+    """
+    reserve0: uint256 = 0
+    reserve1: uint256 = 0
+    reserve0, reserve1 = self._get_reserves()
+    p: SwapParameters = self._load_swap_parameters()
+    liquidity: uint256 = isqrt(reserve0 * reserve1)
+    cap0: uint256 = min(reserve0 * p.outflow_cap_bps // BPS, outflow_limiter.MAX_LANE)
+    cap1: uint256 = min(reserve1 * p.outflow_cap_bps // BPS, outflow_limiter.MAX_LANE)
+    net0: int256 = 0
+    net1: int256 = 0
+    net0, net1 = outflow_limiter._pair_net_outflow(_FLOWS, cap0, cap1, p.outflow_window)
+    return (
+        liquidity,
+        self._benchmark_now(liquidity),
+        convert(max(convert(cap0, int256) - net0, 0), uint256),
+        convert(max(convert(cap1, int256) - net1, 0), uint256),
+    )
+
+
+@internal
+@view
+def _check_governor():
+    assert staticcall IAccessControl(breaker.address).hasRole(GOVERNOR_ROLE, msg.sender), (
+        "pool: caller is not the governor"
+    )
+
+
+@internal
+@view
+def _get_reserves() -> (uint256, uint256):
+    word: uint256 = self._reserves
+    return word & MAX_RESERVE, word >> 112
+
+
+@internal
+@pure
+def _amount_out(amount_in: uint256, reserve_in: uint256, reserve_out: uint256, fee: uint256) -> uint256:
+    # Uniswap V2, exactly: amount_in*(10000-fee)*R_out // (R_in*10000 + amount_in*(10000-fee)).
+    if amount_in == 0 or reserve_in == 0:
+        return 0
+    in_after_fee: uint256 = amount_in * (BPS - fee)
+    return in_after_fee * reserve_out // (reserve_in * BPS + in_after_fee)
+
+
+@internal
+@view
+def _spot(reserve0: uint256, reserve1: uint256) -> uint256:
+    # Whole token1 per whole token0, 1e18; capped so the oracle never reverts.
+    if reserve0 == 0:
+        return 0
+    return min(reserve1 * _RATE1 * PRICE_SCALE // (reserve0 * _RATE0), _MAX_PRICE)
+
+
+@internal
+@pure
+def _ceil_div(numerator: uint256, denominator: uint256) -> uint256:
+    return (numerator + denominator - 1) // denominator
+
+
+@internal
+def _pull(token: address, amount: uint256, booked: uint256):
+    # Take `amount` from the caller; the balance must cover what the pool books.
+    if amount == 0:
+        return
+    assert extcall IERC20(token).transferFrom(msg.sender, self, amount, default_return_value=True), (
+        "pool: transferFrom failed"
+    )
+    assert staticcall IERC20(token).balanceOf(self) >= booked, "pool: fee-on-transfer token refused"
+
+
+@internal
+def _push(token: address, receiver: address, amount: uint256):
+    if amount == 0:
+        return
+    assert extcall IERC20(token).transfer(receiver, amount, default_return_value=True), "pool: transfer failed"
+
+
+@internal
+@view
+def _excess(token: address, reserve: uint256) -> uint256:
+    balance: uint256 = staticcall IERC20(token).balanceOf(self)
+    if balance <= reserve:
+        return 0
+    return balance - reserve
+
+
+@internal
+def _check_velocity(spot: uint256, ema: uint256, p: SwapParameters, zero_in: bool, new_in: uint256):
+    # Trip when the price ran away from its EMA while the book behind it is thin.
+    if ema == 0:
+        return
+    gap: uint256 = spot - ema if spot > ema else ema - spot
+    if gap * BPS <= p.velocity_bps * ema:
+        return
+    reference: uint256 = self.reference_size1
+    if zero_in:
+        reference = self.reference_size0
+    # Slippage of selling `reference` into the new reserves: reference / (new_in + reference).
+    if reference * BPS > p.thin_depth_bps * (new_in + reference):
+        self._trip(trip_reasons.POOL_VELOCITY_THIN_DEPTH, gap * BPS // ema)
+
+
+@internal
+def _record_flows(
+    inflow0: uint256,
+    outflow0: uint256,
+    inflow1: uint256,
+    outflow1: uint256,
+    reserve0: uint256,
+    reserve1: uint256,
+    p: SwapParameters,
+):
+    # Net outflow per token over the rolling window; each cap is a share of the reserve before the flow
+    # (clamped to the limiter's lane so that a withdrawal can never revert here).
+    cap0: uint256 = min(reserve0 * p.outflow_cap_bps // BPS, outflow_limiter.MAX_LANE)
+    cap1: uint256 = min(reserve1 * p.outflow_cap_bps // BPS, outflow_limiter.MAX_LANE)
+    within0: bool = True
+    within1: bool = True
+    within0, within1 = outflow_limiter._record_pair(
+        _FLOWS, inflow0, outflow0, cap0, inflow1, outflow1, cap1, p.outflow_window
+    )
+    if within0 and within1:
+        return
+    net0: int256 = 0
+    net1: int256 = 0
+    net0, net1 = outflow_limiter._pair_net_outflow(_FLOWS, cap0, cap1, p.outflow_window)
+    if not within0:
+        self._trip(trip_reasons.POOL_OUTFLOW_TOKEN0, convert(net0, uint256))
+    if not within1:
+        self._trip(trip_reasons.POOL_OUTFLOW_TOKEN1, convert(net1, uint256))
+
+
+@internal
+def _trip(reason: uint256, metric: uint256):
+    # Never revert: a withdrawal must go through even if the breaker refuses the trip.
+    accepted: bool = raw_call(
+        breaker.address,
+        abi_encode(self, reason, metric, method_id=method_id("trip(address,uint256,uint256)")),
+        revert_on_failure=False,
+    )
+    log BreakerTrip(reason=reason, metric=metric, accepted=accepted)
+
+
+@internal
+@view
+def _benchmark_now(liquidity: uint256) -> uint256:
+    word: uint256 = self._depth
+    return ema_oracle._blend(word >> 64, liquidity, block.timestamp - (word & _U64), self.benchmark_half_life)
+
+
+@internal
+def _update_depth(liquidity: uint256) -> uint256:
+    # Blend the liquidity that held since the last deposit or withdrawal into the benchmark.
+    benchmark: uint256 = self._benchmark_now(liquidity)
+    self._depth = benchmark << 64 | block.timestamp
+    return benchmark
+
+
+@internal
+@view
+def _protocol_fee_shares(reserve0: uint256, reserve1: uint256, supply: uint256) -> uint256:
+    # Uniswap V2's `_mintFee` with 1/N of the growth of sqrt(k): S*(rk - rkl) / ((N-1)*rk + rkl).
+    divisor: uint256 = self.protocol_fee_divisor
+    k_last: uint256 = self.k_last
+    if divisor == 0 or k_last == 0:
+        return 0
+    root_k: uint256 = isqrt(reserve0 * reserve1)
+    root_k_last: uint256 = isqrt(k_last)
+    if root_k <= root_k_last:
+        return 0
+    return supply * (root_k - root_k_last) // ((divisor - 1) * root_k + root_k_last)
+
+
+@internal
+def _mint_protocol_fee(reserve0: uint256, reserve1: uint256, supply: uint256) -> uint256:
+    # Crystallise the protocol's share as LP held by the pool; return the new supply.
+    shares: uint256 = self._protocol_fee_shares(reserve0, reserve1, supply)
+    if shares == 0:
+        return supply
+    erc20._mint(self, shares)
+    return supply + shares
+
+
+@internal
+@view
+def _load_swap_parameters() -> SwapParameters:
+    word: uint256 = self._swap_parameters
+    return SwapParameters(
+        fee_bps=word & _U16,
+        impact_band_bps=word >> 16 & _U16,
+        cooldown_band_bps=word >> 32 & _U16,
+        velocity_bps=word >> 48 & _U16,
+        thin_depth_bps=word >> 64 & _U16,
+        outflow_cap_bps=word >> 80 & _U16,
+        oracle_cap_bps=word >> 96 & _U16,
+        cooldown_seconds=word >> 112 & _U32,
+        outflow_window=word >> 144 & _U32,
+        oracle_half_life=word >> 176 & _U32,
+    )
+
+
+@internal
+def _set_parameters(p: Parameters):
+    assert p.fee_bps <= MAX_FEE_BPS, "pool: bad fee_bps"
+    assert p.protocol_fee_divisor == 0 or (p.protocol_fee_divisor >= 2 and p.protocol_fee_divisor <= 100), "pool: bad protocol_fee_divisor"
+    assert p.impact_band_bps > 0 and p.impact_band_bps < BPS, "pool: bad impact_band_bps"
+    assert p.cooldown_band_bps > 0 and p.cooldown_band_bps <= p.impact_band_bps, "pool: bad cooldown_band_bps"
+    assert p.velocity_bps > 0 and p.velocity_bps <= BPS, "pool: bad velocity_bps"
+    assert p.thin_depth_bps > 0 and p.thin_depth_bps < BPS, "pool: bad thin_depth_bps"
+    assert p.depth_collapse_bps < p.resume_depth_bps and p.resume_depth_bps <= BPS, "pool: bad depth_collapse/resume_depth_bps"
+    assert p.outflow_cap_bps > 0 and p.outflow_cap_bps <= BPS, "pool: bad outflow_cap_bps"
+    assert p.oracle_cap_bps > 0 and p.oracle_cap_bps <= BPS, "pool: bad oracle_cap_bps"
+    assert p.cooldown_seconds <= _U32, "pool: bad cooldown_seconds"
+    assert p.outflow_window > 0 and p.outflow_window <= _U32, "pool: bad outflow_window"
+    assert p.oracle_half_life > 0 and p.oracle_half_life <= _U32, "pool: bad oracle_half_life"
+    assert p.benchmark_half_life > 0 and p.benchmark_half_life <= _U32, "pool: bad benchmark_half_life"
+    assert p.reference_size0 <= MAX_RESERVE and p.reference_size1 <= MAX_RESERVE, "pool: bad reference_size"
+
+    self._swap_parameters = (
+        p.fee_bps
+        | p.impact_band_bps << 16
+        | p.cooldown_band_bps << 32
+        | p.velocity_bps << 48
+        | p.thin_depth_bps << 64
+        | p.outflow_cap_bps << 80
+        | p.oracle_cap_bps << 96
+        | p.cooldown_seconds << 112
+        | p.outflow_window << 144
+        | p.oracle_half_life << 176
+    )
+    if p.protocol_fee_divisor != 0 and self.protocol_fee_divisor == 0:
+        # Fees start accruing from now, not from the last time they were on.
+        reserve0: uint256 = 0
+        reserve1: uint256 = 0
+        reserve0, reserve1 = self._get_reserves()
+        self.k_last = reserve0 * reserve1
+    elif p.protocol_fee_divisor == 0:
+        self.k_last = 0
+    self.protocol_fee_divisor = p.protocol_fee_divisor
+    self.depth_collapse_bps = p.depth_collapse_bps
+    self.resume_depth_bps = p.resume_depth_bps
+    self.benchmark_half_life = p.benchmark_half_life
+    self.reference_size0 = p.reference_size0
+    self.reference_size1 = p.reference_size1
+    log ParametersSet(governor=msg.sender, parameters=p)
