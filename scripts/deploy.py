@@ -54,6 +54,118 @@ def deploy_tokens(deployer, devnet: bool, token_addresses: dict[str, str]) -> di
     }
 
 
+# The devnet pool: USDE/USDC seeded at 1.0 with this many whole tokens a side; thin depth is
+# measured by the slippage of REFERENCE_SIZE whole tokens (1 % of the seed).
+POOL_TOKENS = ("USDE", "USDC")
+POOL_SEED = 1_000_000
+POOL_REFERENCE_SIZE = 10_000
+POOL_HALT_SECONDS = 600
+
+
+def deploy_breaker(deployer, devnet: bool, guardian: str | None, sentinel: str | None):
+    """Deploy the CircuitBreaker with the deployer as governor until `hand_over_roles`.
+
+    On a devnet the deployer also holds the guardian and sentinel roles.
+    """
+    if devnet:
+        guardian, sentinel = guardian or deployer.address, sentinel or deployer.address
+    zero = "0x" + "00" * 20
+    return deployer.deploy(project.CircuitBreaker, deployer.address, guardian or zero, sentinel or zero)
+
+
+def deploy_pool(deployer, devnet: bool, breaker, tokens: dict[str, object]):
+    """Deploy the USDE/USDC Pool, protect it, and seed it on a devnet."""
+    token0, token1 = (tokens[s] for s in POOL_TOKENS)
+    units0, units1 = (10 ** t.decimals() for t in (token0, token1))
+    pool = deployer.deploy(
+        project.Pool,
+        token0.address,
+        token1.address,
+        breaker.address,
+        deployer.address,  # fee receiver until the InsuranceFund takes over (`set_fee_receiver`)
+        POOL_REFERENCE_SIZE * units0,
+        POOL_REFERENCE_SIZE * units1,
+        "Breakwater USDE/USDC LP",
+        "BWLP",
+    )
+    breaker.protect(pool.address, POOL_HALT_SECONDS, sender=deployer)
+    if devnet:
+        amount0, amount1 = POOL_SEED * units0, POOL_SEED * units1
+        for token, amount in ((token0, amount0), (token1, amount1)):
+            token.mint(deployer.address, amount, sender=deployer)
+            token.approve(pool.address, amount, sender=deployer)
+        deadline = chain.pending_timestamp + 3600
+        pool.add_liquidity(amount0, amount1, 0, deployer.address, deadline, sender=deployer)
+    return pool
+
+
+# Reserves side: the fund's share decimals over USDC's (virtual shares against inflation attacks),
+# Custody's outflow limits in whole tokens per rolling day, the devnet's first insurance stake.
+FUND_ASSET = "USDC"
+FUND_DECIMALS_OFFSET = 6
+FUND_DEVNET_STAKE = 250_000
+RESERVES_HALT_SECONDS = 3600
+CUSTODY_USER_CAP = 100_000
+CUSTODY_GLOBAL_CAP = 1_000_000
+CUSTODY_WINDOW = 86400
+
+
+def deploy_reserves(deployer, devnet: bool, breaker, tokens: dict[str, object], pool, poster: str | None):
+    """Deploy ReserveRegistry, Custody and InsuranceFund, wire them, and stake the fund on a devnet.
+
+    The deployer governs all three until `hand_over_roles`; `poster` (the exchange's chain poster;
+    devnet: the deployer) attests, pays withdrawals and covers.
+    """
+    zero = "0x" + "00" * 20
+    poster = poster or (deployer.address if devnet else zero)
+    registry = deployer.deploy(project.ReserveRegistry, breaker.address, deployer.address, poster)
+    custody = deployer.deploy(project.Custody, breaker.address, deployer.address, poster)
+    fund = deployer.deploy(
+        project.InsuranceFund,
+        tokens[FUND_ASSET].address,
+        breaker.address,
+        deployer.address,
+        FUND_DECIMALS_OFFSET,
+    )
+    for contract in (registry, custody, fund):
+        breaker.protect(contract.address, RESERVES_HALT_SECONDS, sender=deployer)
+    # check_solvency trips Custody, which is not the registry itself: it needs the sentinel role.
+    breaker.grantRole(breaker.SENTINEL_ROLE(), registry.address, sender=deployer)
+    registry.set_reserve_address(custody.address, True, sender=deployer)
+    registry.set_halt_target(custody.address, sender=deployer)
+    custody.set_registry(registry.address, sender=deployer)
+    for token in tokens.values():
+        unit = 10 ** token.decimals()
+        custody.set_token(
+            token.address,
+            True,
+            CUSTODY_USER_CAP * unit,
+            CUSTODY_GLOBAL_CAP * unit,
+            CUSTODY_WINDOW,
+            sender=deployer,
+        )
+    fund.set_custody(custody.address, True, sender=deployer)
+    if poster != zero:
+        fund.grantRole(fund.COVER_ROLE(), poster, sender=deployer)
+    pool.set_fee_receiver(fund.address, sender=deployer)
+    if devnet:
+        usdc = tokens[FUND_ASSET]
+        stake = FUND_DEVNET_STAKE * 10 ** usdc.decimals()
+        usdc.mint(deployer.address, stake, sender=deployer)
+        usdc.approve(fund.address, stake, sender=deployer)
+        fund.deposit(stake, deployer.address, sender=deployer)
+    return {"ReserveRegistry": registry, "Custody": custody, "InsuranceFund": fund}
+
+
+def hand_over_roles(deployer, breaker, governor: str | None) -> None:
+    """Give the governor role to `governor` and drop the deployer's (no-op on a devnet)."""
+    if not governor or governor.lower() == deployer.address.lower():
+        return
+    role = breaker.GOVERNOR_ROLE()
+    breaker.grantRole(role, governor, sender=deployer)
+    breaker.renounceRole(role, deployer.address, sender=deployer)
+
+
 def write_deployment(chain_id: int, deployer, start_block: int, contracts: dict[str, object]) -> Path:
     """Write the deployment file other programs read (SPEC §4 format)."""
     DEPLOYMENTS_DIR.mkdir(exist_ok=True)
@@ -83,17 +195,34 @@ def _parse_pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.command(cls=ConnectedProviderCommand)
 @click.option("--account", "account_alias", default=None, help="ape account alias (required off a devnet)")
 @click.option("--token", "tokens", multiple=True, help="SYMBOL=0xADDRESS of an existing token (off a devnet)")
-def cli(ecosystem, network, provider, account_alias, tokens):
+@click.option("--governor", default=None, help="governor address (required off a devnet; devnet: deployer)")
+@click.option("--guardian", default=None, help="first guardian address (devnet: deployer)")
+@click.option("--sentinel", default=None, help="first sentinel (keeper) address (devnet: deployer)")
+@click.option(
+    "--poster", default=None, help="chain poster: attester, custody operator, cover (devnet: deployer)"
+)
+def cli(ecosystem, network, provider, account_alias, tokens, governor, guardian, sentinel, poster):
     """Deploy the Breakwater protocol and write deployments/<chain_id>.json."""
     chain_id = provider.chain_id
     devnet = chain_id in DEVNET_CHAIN_IDS
     deployer = _deployer(account_alias, devnet)
+    if not devnet and not governor:
+        raise click.UsageError("--governor is required off a devnet")
     start_block = chain.blocks.head.number
 
     contracts: dict[str, object] = {}
     token_contracts = deploy_tokens(deployer, devnet, _parse_pairs(tokens, "--token"))
 
     contracts.update(token_contracts)
+    breaker = contracts["CircuitBreaker"] = deploy_breaker(deployer, devnet, guardian, sentinel)
+    contracts["Pool"] = deploy_pool(deployer, devnet, breaker, token_contracts)
+    reserves = deploy_reserves(deployer, devnet, breaker, token_contracts, contracts["Pool"], poster)
+    contracts.update(reserves)
+
+    # Last: the deployer stops being governor (protect every contract before this line).
+    for contract in reserves.values():
+        hand_over_roles(deployer, contract, governor)
+    hand_over_roles(deployer, breaker, governor)
     path = write_deployment(chain_id, deployer, start_block, contracts)
     click.echo(f"Deployed on chain {chain_id} by {deployer.address} (from block {start_block}):")
     for name, c in contracts.items():

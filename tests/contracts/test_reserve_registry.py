@@ -1,0 +1,384 @@
+"""ReserveRegistry: attestations, on-chain inclusion proofs that agree with offchain.por, live reserves,
+freshness and the solvency check that trips the breaker for Custody."""
+
+import dataclasses
+import random
+
+import boa
+import pytest
+from conftest import deploy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from offchain.por import Leaf, build_account_tree, build_tree, verify_proof
+
+HOUR = 3600
+RESERVES_SHORTFALL, RESERVES_STALE = 50, 51
+SECRET = b"registry tests salt secret 32 b!"
+
+
+@pytest.fixture(scope="module")
+def attester():
+    return boa.env.generate_address("attester")
+
+
+@pytest.fixture(scope="module")
+def weth(deployer):
+    with boa.env.prank(deployer):
+        return deploy("DevToken", "Wrapped Ether (devnet)", "WETH", 18)
+
+
+@pytest.fixture(scope="module")
+def registry(breaker, governor, attester, deployer):
+    with boa.env.prank(deployer):
+        return deploy("ReserveRegistry", breaker.address, governor, attester)
+
+
+@pytest.fixture(scope="module")
+def custody(breaker, registry, governor, deployer):
+    """The real Custody, protected by the breaker, counted as reserves and halted on a shortfall."""
+    with boa.env.prank(deployer):
+        contract = deploy("Custody", breaker.address, governor, governor)
+    with boa.env.prank(governor):
+        breaker.protect(contract, HOUR)
+        breaker.grantRole(breaker.SENTINEL_ROLE(), registry.address)
+        registry.set_reserve_address(contract, True)
+        registry.set_halt_target(contract)
+    return contract
+
+
+def attest_tree(registry, attester, tree, epoch=None):
+    args = tree.attestation()
+    with boa.env.prank(attester):
+        registry.attest(
+            epoch or args["epoch"],
+            args["root"],
+            args["assets"],
+            args["total_equity"],
+            args["total_debt"],
+            args["leaf_count"],
+        )
+
+
+def accounts_tree(epoch, assets, balances):
+    accounts = [(boa.env.generate_address(f"user{i}"), b) for i, b in enumerate(balances)]
+    return build_account_tree(epoch, assets, accounts, SECRET)
+
+
+# -- attestations ------------------------------------------------------------------------------------
+
+
+def test_attest_records_the_epoch_and_its_sums(registry, attester, usdc, weth):
+    tree = accounts_tree(1, [usdc.address, weth.address], [[5_000, -2], [1_000, 30]])
+    attest_tree(registry, attester, tree)
+    (event,) = [e for e in registry.get_logs() if type(e).__name__ == "Attested"]
+    assert (event.epoch, event.root, event.leaf_count) == (1, tree.root.hash, 2)
+    assert (event.assets, event.total_equity, event.total_debt) == (
+        [usdc.address, weth.address],
+        [6_000, 30],
+        [0, 2],
+    )
+    assert registry.latest_epoch() == 1
+    root, leaf_count, timestamp = registry.attestation(1)
+    assert (root, leaf_count, timestamp) == (tree.root.hash, 2, boa.env.evm.patch.timestamp)
+    assert registry.latest_assets() == [usdc.address, weth.address]
+    assert registry.latest_totals() == ([6_000, 30], [0, 2])
+    assert registry.liabilities(usdc) == 6_000 and registry.liabilities(weth) == 28
+
+
+def test_a_later_epoch_replaces_the_latest_sums_and_keeps_the_earlier_root(registry, attester, usdc, weth):
+    first = accounts_tree(1, [usdc.address, weth.address], [[5_000, -2], [1_000, 30]])
+    second = accounts_tree(2, [weth.address], [[7], [8], [9]])
+    attest_tree(registry, attester, first)
+    attest_tree(registry, attester, second)
+    assert registry.latest_assets() == [weth.address]
+    assert registry.latest_totals() == ([24], [0])
+    assert registry.liabilities(usdc) == 0 and registry.liabilities(weth) == 24
+    assert registry.attestation(1)[:2] == (first.root.hash, 2)
+    assert registry.verify_inclusion(*first.proof(1).contract_args())
+    assert registry.verify_inclusion(*second.proof(2).contract_args())
+
+
+@pytest.mark.parametrize("second_epoch", [1, 0])
+def test_epochs_must_strictly_increase(registry, attester, usdc, second_epoch):
+    with boa.env.prank(attester):
+        registry.attest(1, b"\x01" * 32, [usdc.address], [1], [0], 1)
+        with boa.reverts("registry: epoch must increase"):
+            registry.attest(second_epoch, b"\x02" * 32, [usdc.address], [1], [0], 1)
+        registry.attest(5, b"\x02" * 32, [usdc.address], [1], [0], 1)
+    assert registry.latest_epoch() == 5
+
+
+@pytest.mark.parametrize(
+    ("assets", "equity", "debt", "leaf_count", "reason"),
+    [
+        ([], [], [], 1, "registry: no assets"),
+        (["usdc"], [1, 2], [0], 1, "registry: array lengths differ"),
+        (["usdc"], [1], [], 1, "registry: array lengths differ"),
+        (["usdc"], [1], [0], 0, "registry: leaf count must be at least 1"),
+        (["usdc"], [1], [0], 2**32 + 1, "registry: more than 2**32 leaves"),
+        (["usdc", "usdc"], [1, 1], [0, 0], 1, "registry: duplicate asset"),
+        (["zero"], [1], [0], 1, "registry: zero asset address"),
+    ],
+)
+def test_attest_refuses_malformed_input(registry, attester, usdc, assets, equity, debt, leaf_count, reason):
+    addresses = [usdc.address if a == "usdc" else "0x" + "00" * 20 for a in assets]
+    with boa.env.prank(attester), boa.reverts(reason):
+        registry.attest(1, b"\x01" * 32, addresses, equity, debt, leaf_count)
+    assert registry.latest_epoch() == 0
+
+
+def test_attest_with_more_than_eight_assets_does_not_decode(registry, attester):
+    nine = [boa.env.generate_address(f"token{i}") for i in range(9)]
+    with boa.env.prank(attester), boa.reverts():
+        registry.attest(1, b"\x01" * 32, nine, [1] * 9, [0] * 9, 1)
+    assert registry.latest_epoch() == 0
+
+
+# -- inclusion proofs: Python and chain agree ----------------------------------------------------------
+
+
+def _tamper(args: tuple, kind: str, n: int) -> tuple:
+    epoch, commitment, equity, debt, index, hashes, sib_equity, sib_debt = args
+    if kind == "equity":
+        equity = [equity[0] + 1, *equity[1:]]
+    elif kind == "debt":
+        debt = [*debt[:-1], debt[-1] + 1]
+    elif kind == "commitment":
+        commitment = bytes([commitment[0] ^ 1]) + commitment[1:]
+    elif kind == "index":
+        index = index ^ 1
+    elif kind == "sibling_hash":
+        hashes = [bytes([hashes[0][0] ^ 1]) + hashes[0][1:], *hashes[1:]]
+    elif kind == "sibling_equity":
+        sib_equity = [*sib_equity[:-1], sib_equity[-1] + 1]
+    elif kind == "sibling_debt":
+        sib_debt = [sib_debt[0] + 1, *sib_debt[1:]]
+    elif kind == "sibling_dropped":
+        hashes, sib_equity, sib_debt = hashes[:-1], sib_equity[:-n], sib_debt[:-n]
+    elif kind == "epoch":
+        epoch = epoch + 1
+    return epoch, commitment, equity, debt, index, hashes, sib_equity, sib_debt
+
+
+KINDS = [
+    "equity",
+    "debt",
+    "commitment",
+    "index",
+    "sibling_hash",
+    "sibling_equity",
+    "sibling_debt",
+    "sibling_dropped",
+]
+
+
+@st.composite
+def random_trees(draw):
+    n = draw(st.integers(1, 3))
+    count = draw(st.integers(1, 200))
+    seed = draw(st.integers(0, 2**32))
+    return n, count, seed
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=random_trees(), kind=st.sampled_from(KINDS))
+def test_python_tree_and_verify_inclusion_agree_on_random_trees(registry, attester, case, kind):
+    n, count, seed = case
+    rng = random.Random(seed)
+    assets = [f"0x{i + 1:040x}" for i in range(n)]
+    big = lambda: rng.choice([0, rng.randrange(10**6), rng.randrange(2**128)])  # noqa: E731
+    leaves = [
+        Leaf(rng.randbytes(32), [big() for _ in range(n)], [big() for _ in range(n)]) for _ in range(count)
+    ]
+    tree = build_tree(assets, leaves, epoch=1)
+    with boa.env.anchor():
+        attest_tree(registry, attester, tree)
+        for index in sorted({0, rng.randrange(count), count - 1}):
+            proof = tree.proof(index)
+            assert verify_proof(proof)
+            assert registry.verify_inclusion(*proof.contract_args())
+        # A single leaf is the root: it has no siblings to change.
+        if count > 1 or not kind.startswith("sibling"):
+            bad = _tamper(proof.contract_args(), kind, n)
+            assert not registry.verify_inclusion(*bad)
+
+
+@pytest.fixture
+def attested(registry, attester, usdc, weth):
+    """Epoch 3: eleven accounts over USDC and WETH, and one account's proof as contract arguments."""
+    tree = accounts_tree(3, [usdc.address, weth.address], [[1_000 * i, 5 - i] for i in range(1, 12)])
+    attest_tree(registry, attester, tree)
+    return tree, tree.proof(6).contract_args()
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "epoch"])
+def test_a_changed_sum_hash_index_or_sibling_is_rejected_on_chain(registry, attested, kind):
+    tree, args = attested
+    assert registry.verify_inclusion(*args)
+    assert not registry.verify_inclusion(*_tamper(args, kind, 2))
+
+
+def test_a_proof_of_the_wrong_shape_is_invalid_not_a_revert(registry, attested):
+    _, args = attested
+    epoch, c, equity, debt, index, hashes, sib_equity, sib_debt = args
+    assert not registry.verify_inclusion(epoch, c, equity[:1], debt, index, hashes, sib_equity, sib_debt)
+    assert not registry.verify_inclusion(epoch, c, equity, debt, index, hashes, sib_equity[:-1], sib_debt)
+    assert not registry.verify_inclusion(epoch, c, equity, debt, 11, hashes, sib_equity, sib_debt)
+    assert not registry.verify_inclusion(
+        epoch, c, equity, debt, index, hashes + hashes[:1], sib_equity, sib_debt
+    )
+
+
+def test_a_sibling_sum_past_uint256_reverts(registry, attested):
+    _, args = attested
+    epoch, c, equity, debt, index, hashes, sib_equity, sib_debt = args
+    wrapped = [2**256 - 1, *sib_equity[1:]]
+    with boa.reverts():
+        registry.verify_inclusion(epoch, c, equity, debt, index, hashes, wrapped, sib_debt)
+
+
+def test_every_account_of_an_epoch_verifies_and_none_verifies_in_another(registry, attester, attested):
+    tree, _ = attested
+    for i in range(tree.leaf_count):
+        assert registry.verify_inclusion(*tree.proof(i).contract_args())
+    later = dataclasses.replace(tree, epoch=4)
+    attest_tree(registry, attester, build_tree(tree.assets, [Leaf(b"\x07" * 32, [1, 1], [0, 0])], epoch=4))
+    assert not registry.verify_inclusion(*later.proof(0).contract_args())
+
+
+# -- reserves, ratio and freshness -----------------------------------------------------------------------
+
+
+def test_reserves_are_read_live_from_every_reserve_address(registry, custody, governor, usdc):
+    cold = boa.env.generate_address("cold_wallet")
+    usdc.mint(custody, 700)
+    usdc.mint(cold, 300)
+    usdc.mint(boa.env.generate_address("not_a_reserve"), 10_000)
+    assert registry.reserves(usdc) == 700
+    with boa.env.prank(governor):
+        registry.set_reserve_address(cold, True)
+    assert registry.reserves(usdc) == 1_000
+    with boa.env.prank(governor):
+        registry.set_reserve_address(cold, False)
+    assert registry.reserves(usdc) == 700
+    assert registry.reserve_addresses_count() == 1
+
+
+def test_reserve_ratio_is_reserves_over_equity_minus_debt(registry, attester, custody, usdc, weth):
+    with boa.env.prank(attester):
+        registry.attest(1, b"\x01" * 32, [usdc.address, weth.address], [2_000, 500], [400, 500], 9)
+    usdc.mint(custody, 1_200)
+    assert registry.reserve_ratio_bps(usdc) == 1_200 * 10_000 // 1_600 == 7_500
+    usdc.mint(custody, 400)
+    assert registry.reserve_ratio_bps(usdc) == 10_000
+    # Net liabilities of zero (equity == debt), and an asset the epoch does not list: unbounded ratio.
+    assert registry.reserve_ratio_bps(weth) == 2**256 - 1
+    assert registry.reserve_ratio_bps(boa.env.generate_address("other_token")) == 2**256 - 1
+
+
+def test_ratio_before_any_attestation_is_unbounded(registry, usdc):
+    assert registry.latest_epoch() == 0
+    assert registry.reserve_ratio_bps(usdc) == 2**256 - 1
+    assert registry.liabilities(usdc) == 0
+
+
+def test_attestation_is_fresh_up_to_the_heartbeat(registry, attester, governor, usdc):
+    assert not registry.is_fresh()
+    with boa.env.prank(attester):
+        registry.attest(1, b"\x01" * 32, [usdc.address], [1], [0], 1)
+    assert registry.heartbeat() == HOUR
+    boa.env.time_travel(seconds=HOUR)
+    assert registry.is_fresh()
+    boa.env.time_travel(seconds=1)
+    assert not registry.is_fresh()
+    with boa.env.prank(governor):
+        registry.set_heartbeat(2 * HOUR)
+    assert registry.is_fresh()
+
+
+@pytest.mark.parametrize("heartbeat", [59, 7 * 86400 + 1])
+def test_heartbeat_out_of_range_is_refused(registry, governor, heartbeat):
+    with boa.env.prank(governor), boa.reverts("registry: heartbeat out of range"):
+        registry.set_heartbeat(heartbeat)
+
+
+# -- solvency check ---------------------------------------------------------------------------------------
+
+
+def test_check_solvency_does_nothing_while_reserves_cover_a_fresh_attestation(
+    registry, attester, custody, breaker, usdc
+):
+    usdc.mint(custody, 1_000)
+    with boa.env.prank(attester):
+        registry.attest(1, b"\x01" * 32, [usdc.address], [1_000], [0], 3)
+    keeper = boa.env.generate_address("keeper")
+    with boa.env.prank(keeper):
+        assert registry.check_solvency() is False
+    assert not breaker.is_halted(custody)
+
+
+def test_check_solvency_before_the_first_attestation_does_nothing(registry, custody, breaker):
+    assert registry.check_solvency() is False
+    assert not breaker.is_halted(custody)
+
+
+def test_check_solvency_trips_custody_on_a_shortfall(registry, attester, custody, breaker, governor, usdc):
+    usdc.mint(custody, 999)
+    with boa.env.prank(attester):
+        registry.attest(1, b"\x01" * 32, [usdc.address], [1_000], [0], 3)
+    with boa.env.prank(boa.env.generate_address("keeper")):
+        assert registry.check_solvency() is True
+    assert breaker.is_halted(custody)
+    assert (breaker.last_reason(custody), breaker.last_metric(custody)) == (RESERVES_SHORTFALL, 9_990)
+    (event,) = [e for e in registry.get_logs() if type(e).__name__ == "SolvencyTripped"]
+    assert (event.epoch, event.reason, event.asset, event.metric) == (
+        1,
+        RESERVES_SHORTFALL,
+        usdc.address,
+        9_990,
+    )
+    # Withdrawals stop: Custody asks the breaker.
+    with boa.env.prank(governor):
+        custody.set_token(usdc, True, 1_000, 1_000, HOUR)
+    with boa.env.prank(governor), boa.reverts("custody: halted"):
+        custody.withdraw(b"\x01" * 32, governor, usdc, 1)
+
+
+def test_check_solvency_trips_custody_on_a_stale_attestation(registry, attester, custody, breaker, usdc):
+    usdc.mint(custody, 5_000)
+    with boa.env.prank(attester):
+        registry.attest(1, b"\x01" * 32, [usdc.address], [1_000], [0], 3)
+    boa.env.time_travel(seconds=HOUR + 10)
+    assert registry.check_solvency() is True
+    assert breaker.is_halted(custody)
+    assert (breaker.last_reason(custody), breaker.last_metric(custody)) == (RESERVES_STALE, HOUR + 10)
+
+
+def test_check_solvency_without_a_halt_target_says_so(breaker, governor, attester, deployer, usdc):
+    with boa.env.prank(deployer):
+        lonely = deploy("ReserveRegistry", breaker.address, governor, attester)
+    with boa.env.prank(attester):
+        lonely.attest(1, b"\x01" * 32, [usdc.address], [1_000], [0], 3)
+    with boa.reverts("registry: no halt target"):
+        lonely.check_solvency()
+
+
+# -- roles --------------------------------------------------------------------------------------------------
+
+
+def test_constructor_gives_each_role_and_the_deployer_none(registry, deployer, governor, attester):
+    assert registry.hasRole(registry.GOVERNOR_ROLE(), governor)
+    assert registry.hasRole(registry.ATTESTER_ROLE(), attester)
+    for role in (registry.DEFAULT_ADMIN_ROLE(), registry.GOVERNOR_ROLE(), registry.ATTESTER_ROLE()):
+        assert not registry.hasRole(role, deployer)
+        assert registry.getRoleAdmin(role) in (registry.GOVERNOR_ROLE(), registry.DEFAULT_ADMIN_ROLE())
+
+
+def test_every_privileged_function_reverts_for_a_stranger(registry, stranger, revert_reasons):
+    public = {"check_solvency()", "renounceRole(bytes32,address)"}
+    reasons = revert_reasons(registry, stranger, stranger)
+    assert public <= set(reasons)
+    for signature, reason in reasons.items():
+        if signature not in public:
+            assert reason == "access_control: account is missing role", signature
