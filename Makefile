@@ -45,8 +45,16 @@ lint: install
 	ruff check .
 	ruff format --check offchain tests scripts bench ape_console_extras.py
 
-compile: install
-	ape compile
+# ape does not notice when only an imported module (contracts/lib, interfaces) changed, so any
+# change to any contract source recompiles everything.
+CONTRACT_SOURCES := $(shell find contracts -name '*.vy' -o -name '*.vyi')
+MANIFEST := .build/__local__.json
+
+compile: install $(MANIFEST)
+
+$(MANIFEST): $(CONTRACT_SOURCES) ape-config.yaml
+	ape compile --force
+	touch $@
 
 test: lint compile
 	pytest -q -n 2 --dist loadgroup --timeout 600
