@@ -1,0 +1,90 @@
+"""The spot risk policy: orders hold what they can spend, checked against free balance.
+
+A buy holds quote (its notional at its limit price plus the most fees it can be charged, see
+`fees.buy_hold`); a sell holds the base it offers. Fees come out of the quote leg. The risk engine
+replaces this policy (cross margin lets balances go negative and adds perpetuals); the engine calls
+it only through these four methods.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .fees import buy_hold
+from .hooks import Veto
+from .markets import SPOT
+
+if TYPE_CHECKING:
+    from .accounts import Account
+    from .engine import Engine, OpenOrder
+    from .markets import Market
+
+
+class SpotRisk:
+    """Free-balance pre-trade check and atomic spot settlement."""
+
+    name = "spot"
+
+    def hold(self, market: Market, order: OpenOrder, price: int, qty: int) -> tuple[str, int]:
+        """Return `(asset, amount)` the order must hold to trade `qty` more at up to `price`."""
+        if order.is_buy:
+            return market.quote, buy_hold(
+                price, qty, market.unit, order.fee_acc, order.fee_paid, order.max_ppm
+            )
+        return market.base, qty
+
+    def check_order(
+        self,
+        engine: Engine,
+        market: Market,
+        acct: Account,
+        order: OpenOrder,
+        price: int,
+        qty: int,
+        asset: str,
+        extra: int,
+    ) -> Veto:
+        """Let the order (or its amendment to `price`/`qty`) through if `extra` more can be held."""
+        if market.kind != SPOT:
+            return (
+                "unsupported_market_kind",
+                f"{market.symbol} is a {market.kind} market; perps are not enabled",
+            )
+        if order.reduce_only:
+            return "reduce_only_spot", "reduce-only applies to perpetual positions, not spot"
+        if extra > 0:
+            free = acct.free(asset)
+            if free < extra:
+                return "insufficient_balance", f"needs {extra} {asset} atoms free, has {free}"
+        return None
+
+    def check_withdraw(self, engine: Engine, acct: Account, asset: str, amount: int) -> Veto:
+        """Let a withdrawal through if the free balance covers it."""
+        free = acct.free(asset)
+        if free < amount:
+            return "insufficient_balance", f"withdrawing {amount} {asset} atoms, {free} free"
+        return None
+
+    def settle(
+        self,
+        engine: Engine,
+        market: Market,
+        buy: OpenOrder,
+        sell: OpenOrder,
+        qty: int,
+        notional: int,
+        buy_fee: int,
+        sell_fee: int,
+    ) -> None:
+        """Settle one spot trade for both sides out of their holds."""
+        engine.accounts.settle_spot(
+            buy.acct, sell.acct, market.base, market.quote, qty, notional, buy_fee, sell_fee
+        )
+        buy.hold -= notional + buy_fee
+        sell.hold -= qty
+
+    def to_state(self) -> None:
+        return None
+
+    def load_state(self, state: None) -> None:
+        pass
