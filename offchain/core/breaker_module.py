@@ -1,0 +1,741 @@
+"""The circuit breaker inside the engine: per-market state machine, halts, DLP deposits, auctions.
+
+Wiring (``hooks.Module``):
+
+* **every taker order** asks :meth:`BreakerModule.match_limit` how far it may walk: the levels
+  are checked *before* they print, and the first one whose price would trip the market (SPEC §3
+  rule, see ``breaker.py``) stops the walk. A limit order stopped there makes the engine call
+  :meth:`on_match_stopped`, which halts the market (its remainder rests if GTC, else is cancelled
+  with reason ``halt``); a market order is only ever sized to the allowed walk (the core previews
+  it) and the post-trade judgement at the touch halts the market in the same command. So a halt
+  lands *before* the trade that would have broken the price, not after it;
+* **every command that traded** feeds the 5-minute price range and the mid's TWAP and is judged
+  at the last trade and at the touch;
+* **every tick** samples depth for the benchmark (continuous trading only), evaluates the trip
+  rule or the recovery test, runs the timed phases, publishes the indicative auction price during
+  cool-down and call phase, and at the end of the call phase uncrosses the book at one price
+  (``auction.py``) through ``Engine.cross``. Like risk, the breaker keeps no wake timer: it works on
+  ``tick`` commands only, so a rejected command never changes state (the phases still keep their
+  scheduled lengths);
+* commands: ``halt`` and ``resume`` (replacing the core's), ``dlp`` (designate a liquidity
+  provider), ``dlp_deposit`` (the priority channel: credited at once, only while the market is not
+  trading continuously), ``breaker`` (set a market's parameters).
+
+Seams with risk: liquidations and margin calls read ``market.state`` and stay suspended outside
+``continuous``; on a trip the collateral mark of the market's base asset is frozen at the last
+valid reference price taken before the trip (``freeze_collateral`` on the risk policy when it has
+one) and released when continuous trading resumes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from . import codec
+from . import commands as C
+from .auction import OrderColumns, indicative, uncross
+from .breaker import (
+    AUCTION,
+    CONTINUOUS,
+    COOLDOWN,
+    HALTED,
+    PPM,
+    Breaker,
+    BreakerError,
+    BreakerParams,
+    MarketMonitor,
+    Metrics,
+    Transition,
+)
+from .events import Deposited
+from .events import register as register_event
+from .hooks import Module
+
+if TYPE_CHECKING:
+    from .engine import Engine, OpenOrder
+    from .events import Trade
+    from .markets import Market
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class DesignateDlp:
+    """Operator: let an account use the priority deposit channel (``designated=False`` revokes)."""
+
+    CMD: ClassVar[str] = "dlp"
+    ts: int
+    account: str
+    designated: bool = True
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class DlpDeposit:
+    """A designated liquidity provider's deposit, credited at once while ``symbol`` is halted."""
+
+    CMD: ClassVar[str] = "dlp_deposit"
+    ts: int
+    account: str
+    symbol: str
+    asset: str
+    amount: int
+    ref: str = ""
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class SetBreaker:
+    """Operator: change a market's breaker parameters (names and units of ``BreakerParams``)."""
+
+    CMD: ClassVar[str] = "breaker"
+    ts: int
+    symbol: str
+    changes: dict = field(default_factory=dict)
+
+
+@codec.wire("dlp")
+def _wire_dlp(r, ts: int, engine: Any) -> DesignateDlp:
+    designated = r.get("designated", True)
+    if not isinstance(designated, bool):
+        raise codec.CommandFormatError(f"dlp: designated must be true or false, got {designated!r}")
+    return DesignateDlp(ts, r.text("account"), designated)
+
+
+@codec.wire("dlp_deposit")
+def _wire_dlp_deposit(r, ts: int, engine: Any) -> Any:
+    symbol = r.text("symbol")
+    account, asset, amount = r.text("account"), r.text("asset"), r.req("amount")
+    ref = r.text("ref", "") or ""
+    if asset not in engine.assets:
+        return C.Invalid(ts, "dlp_deposit", account, "unknown_asset", f"no asset {asset!r}")
+    atoms = codec.scale(amount, engine.assets[asset].decimals, "dlp_deposit.amount")
+    if atoms is None:
+        return C.Invalid(ts, "dlp_deposit", account, "bad_amount", f"{amount} is finer than {asset}'s unit")
+    return DlpDeposit(ts, account, symbol, asset, atoms, ref)
+
+
+@codec.wire("breaker")
+def _wire_breaker(r, ts: int, engine: Any) -> SetBreaker:
+    symbol = r.text("symbol")
+    changes = r.req("set")
+    if not isinstance(changes, dict) or not changes:
+        raise codec.CommandFormatError("breaker: 'set' must be an object of parameter: value")
+    known = {f.name for f in fields(BreakerParams)}
+    for name, value in changes.items():
+        if name not in known:
+            raise codec.CommandFormatError(f"breaker: unknown parameter {name!r}")
+        if name == "enabled":
+            if not isinstance(value, bool):
+                raise codec.CommandFormatError("breaker: enabled must be true or false")
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise codec.CommandFormatError(f"breaker: {name} must be an integer, got {value!r}")
+    return SetBreaker(ts, symbol, dict(changes))
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class BreakerTransition:
+    """A market's breaker moved: the reason and the metrics (ppm; None = not measurable)."""
+
+    EVENT: ClassVar[str] = "breaker"
+    ts: int
+    symbol: str
+    from_state: str
+    to_state: str
+    reason: str
+    metrics: dict
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class IndicativePrice:
+    """During cool-down and call phase: what the auction would do now (price None: no cross)."""
+
+    EVENT: ClassVar[str] = "indicative"
+    ts: int
+    symbol: str
+    state: str
+    price: int | None
+    volume: int
+    surplus: int
+    bid_depth: int
+    ask_depth: int
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class AuctionUncrossed:
+    """The reopening auction's result: one price, the volume and trades it executed."""
+
+    EVENT: ClassVar[str] = "auction"
+    ts: int
+    symbol: str
+    price: int | None
+    volume: int
+    surplus: int
+    trades: int
+    reference: int | None
+
+
+# -- the module -----------------------------------------------------------------------------------
+
+
+class BreakerModule(Module):
+    """Runs one :class:`~offchain.core.breaker.Breaker` per market inside the engine."""
+
+    name = "breaker"
+
+    def __init__(self, params: BreakerParams | None = None, enabled: bool = True) -> None:
+        base = params or BreakerParams()
+        self.default_params = base if enabled else base.updated(enabled=False)
+        self.breakers: dict[str, Breaker] = {}
+        self.monitors: dict[str, MarketMonitor] = {}
+        self.dlps: set[str] = set()
+        self.frozen: dict[str, int] = {}  # symbol -> collateral mark frozen at the trip
+        self.published: dict[str, tuple] = {}  # symbol -> last indicative (price, volume, surplus)
+        self.engine: Engine | None = None
+        self._judged: tuple = ()  # (symbol, next trade id) of the last command judged after trades
+
+    # -- registration --------------------------------------------------------------------------
+
+    def handlers(self, engine: Engine) -> dict[type, Any]:
+        self.engine = engine
+        return {
+            C.Halt: self._on_halt,
+            C.Resume: self._on_resume,
+            DesignateDlp: self._on_designate,
+            DlpDeposit: self._on_dlp_deposit,
+            SetBreaker: self._on_set,
+        }
+
+    def _ensure(self, market: Market) -> tuple[Breaker, MarketMonitor]:
+        sym = market.symbol
+        breaker = self.breakers.get(sym)
+        if breaker is None:
+            breaker = self.breakers[sym] = Breaker(self.default_params)
+            self.monitors[sym] = MarketMonitor(breaker.params, market.unit, market.quote_unit)
+        return breaker, self.monitors[sym]
+
+    def state_of(self, symbol: str) -> str:
+        """The breaker's view of a market's trading state (``continuous`` before it is seen)."""
+        breaker = self.breakers.get(symbol)
+        return breaker.state if breaker else CONTINUOUS
+
+    # -- metric probes --------------------------------------------------------------------------
+
+    def _probe(self, engine: Engine, market: Market, ts: int, price: int | None, book=None):
+        monitor = self._ensure(market)[1]
+        book = book or _BookView(market.book)
+        return monitor.probe(
+            ts,
+            price,
+            market.index_price,
+            book.bid_levels,
+            book.ask_levels,
+            book.mid(),
+            _lce_source(engine, market),
+        )
+
+    def _local_price(self, market: Market, state: str) -> int | None:
+        """The price judged against the index: last trade in continuous trading; while halted, the
+        price the book would uncross at (else its mid, else the last trade)."""
+        book = market.book
+        if state != CONTINUOUS:
+            if book.is_crossed():
+                ind = _indicative(market, self._reference(market))
+                if ind.price is not None:
+                    return ind.price
+            mid = _BookView(book).mid()
+            if mid is not None:
+                return mid
+        return market.last_price if market.last_price is not None else _BookView(book).mid()
+
+    def _reference(self, market: Market) -> int | None:
+        """The auction's reference price: the index, else the frozen mark, else the last trade."""
+        if market.index_price is not None:
+            return market.index_price
+        if market.symbol in self.frozen:
+            return self.frozen[market.symbol]
+        return market.last_price
+
+    # -- the taker guard ----------------------------------------------------------------------
+
+    def match_limit(self, engine: Engine, market: Market, order: OpenOrder) -> int | None:
+        """Return the limit price that stops a taker before the first level that would trip."""
+        breaker = self.breakers.get(market.symbol)
+        if breaker is None:
+            breaker = self._ensure(market)[0]
+        if breaker.state != CONTINUOUS or not breaker.params.enabled:
+            return None
+        monitor = self.monitors[market.symbol]
+        is_buy = order.is_buy
+        lo, hi = self._cold_band(market, breaker, monitor, order.ts)
+        # every level priced inside [lo, hi] is cold for CVD and V_P, the two cheap partners of
+        # the trip rule; a walk that cannot leave the band needs no further look
+        if (order.price <= hi) if is_buy else (order.price >= lo):
+            return None
+        remaining = order.qty
+        for i, (price, qty) in enumerate(_BookView(market.book)._levels(not is_buy)):
+            if (price > order.price) if is_buy else (price < order.price):
+                return None  # the walk ends at the order's own limit without tripping
+            if price < lo or price > hi:
+                view = _BookView(market.book, consumed_side=not is_buy, consumed_levels=i)
+                probe = self._probe(engine, market, order.ts, price, view)
+                if _would_trip(breaker, order.ts, probe):
+                    # stop short of this level: bids >= price + 1 (sell) / asks <= price - 1 (buy)
+                    return price - 1 if is_buy else price + 1
+            remaining -= qty
+            if remaining <= 0:
+                return None
+        return None
+
+    @staticmethod
+    def _cold_band(market: Market, breaker: Breaker, monitor: MarketMonitor, ts: int) -> tuple[int, float]:
+        """The price range over which neither CVD nor V_P is beyond its trip threshold."""
+        params = breaker.params
+        lo, hi = 0, float("inf")
+        index = market.index_price
+        if index:
+            width = index * params.cvd_trip_ppm
+            lo = -(-(index * PPM - width) // PPM)  # CVD <= trip  <=>  lo <= price <= hi
+            hi = (index * PPM + width) // PPM
+        window = monitor.range
+        window._expire(ts)
+        if window._max:
+            high, low = window._max[0][1], window._min[0][1]
+            lo = max(lo, -(-(high * (PPM - params.vp_trip_ppm)) // PPM))
+            hi = min(hi, low * (PPM + params.vp_trip_ppm) // PPM)
+        return lo, hi
+
+    def _cheap_hot(
+        self, market: Market, breaker: Breaker, monitor: MarketMonitor, ts: int, price: int
+    ) -> bool:
+        """Is CVD or V_P beyond its trip threshold at ``price``? (the gate before any book walk)"""
+        lo, hi = self._cold_band(market, breaker, monitor, ts)
+        return price < lo or price > hi
+
+    def on_match_stopped(self, engine: Engine, market: Market, order: OpenOrder, out: list) -> None:
+        """The guard stopped a taker: halt the market on the metrics of the level it would hit."""
+        breaker, _ = self._ensure(market)
+        if breaker.state != CONTINUOUS:
+            return
+        book = market.book
+        touch = book.best_ask() if order.is_buy else book.best_bid()
+        ts = out[0].ts if out else engine.now
+        probe = self._probe(engine, market, ts, touch)
+        # the guard judged this very book state, so the rule trips; if it somehow does not, the
+        # market stays continuous and the next taker is judged again
+        self._apply(engine, market, breaker.observe(ts, probe), ts, out)
+
+    # -- trades and time ----------------------------------------------------------------------
+
+    def on_trade(self, engine: Engine, market: Market, trade: Trade, out: list) -> None:
+        """Feed the price range with every trade; judge the market once per command (the hooks run
+        after the command matched, so every trade of it sees the same book)."""
+        breaker, monitor = self._ensure(market)
+        monitor.on_trade(trade.ts, trade.price)
+        key = (market.symbol, engine.next_tid)  # the same for every trade of one command
+        if key == self._judged:
+            return
+        self._judged = key
+        view = _BookView(market.book)
+        monitor.on_mid(trade.ts, view.mid())
+        if breaker.state == CONTINUOUS and breaker.params.enabled:
+            self._evaluate(engine, market, breaker, monitor, trade.ts, market.last_price, view, out)
+
+    def on_tick(self, engine: Engine, ts: int, out: list) -> None:
+        for market in engine.markets.values():
+            breaker, monitor = self._ensure(market)
+            view = _BookView(market.book)
+            state = breaker.state
+            if state == CONTINUOUS:
+                monitor.on_mid(ts, view.mid())
+                if monitor.benchmark.due(ts):
+                    probe = self._probe(engine, market, ts, self._local_price(market, state), view)
+                    monitor.maybe_sample(ts, probe)
+                    breaker.note(ts, Metrics(rl_ppm=probe.rl_ppm))
+                if breaker.params.enabled:
+                    local = self._local_price(market, state)
+                    self._evaluate(engine, market, breaker, monitor, ts, local, view, out)
+                continue
+            probe = self._probe(engine, market, ts, self._local_price(market, state), view)
+            self._apply(engine, market, breaker.observe(ts, probe), ts, out)
+            if breaker.state in (COOLDOWN, AUCTION):
+                self._publish(market, breaker.state, ts, out)
+
+    def _evaluate(
+        self, engine, market, breaker, monitor, ts: int, local: int | None, view, out: list
+    ) -> None:
+        """The trip rule in continuous trading, judged at the last trade and at the touch.
+
+        The touch is the price the next taker will print at: a best bid 3.5 % under the index in
+        an empty book is as much a vacuum as a trade there, and judging it halts the market
+        before that trade (a market order the guard left nothing to fill never reaches matching).
+        """
+        transitions = breaker.observe(ts, self._probe(engine, market, ts, local, view))
+        if not transitions:
+            book = market.book
+            for touch in (book.best_bid(), book.best_ask()):
+                if (
+                    touch is not None
+                    and touch != local
+                    and self._cheap_hot(market, breaker, monitor, ts, touch)
+                ):
+                    transitions = breaker.observe(ts, self._probe(engine, market, ts, touch, view))
+                    if transitions:
+                        break
+        self._apply(engine, market, transitions, ts, out)
+
+    # -- transitions --------------------------------------------------------------------------
+
+    def _apply(
+        self, engine: Engine, market: Market, transitions: list[Transition], ts: int, out: list
+    ) -> None:
+        """Carry out transitions inside the current command (events carry the command's ``ts``;
+        the breaker keeps the scheduled times for its phases)."""
+        for tr in transitions:
+            if tr.to_state == CONTINUOUS:
+                self._run_auction(engine, market, ts, out)
+            engine.set_trading_state(market, tr.to_state, ts, tr.reason, out)
+            out.append(
+                BreakerTransition(
+                    ts, market.symbol, tr.from_state, tr.to_state, tr.reason, tr.metrics.as_dict()
+                )
+            )
+            if tr.to_state == HALTED and tr.from_state == CONTINUOUS:
+                self._freeze(engine, market)
+            elif tr.to_state == CONTINUOUS:
+                self._unfreeze(engine, market)
+                self.published.pop(market.symbol, None)
+            if tr.to_state in (COOLDOWN, AUCTION):
+                self._publish(market, tr.to_state, ts, out)
+
+    def _freeze(self, engine: Engine, market: Market) -> None:
+        risk = engine.risk
+        freeze = getattr(risk, "freeze_collateral", None)
+        price = freeze(market.symbol) if freeze is not None else None
+        if price is None:
+            price = market.mark_price or market.index_price or market.last_price
+        if price is not None:
+            self.frozen[market.symbol] = price
+
+    def _unfreeze(self, engine: Engine, market: Market) -> None:
+        unfreeze = getattr(engine.risk, "unfreeze_collateral", None)
+        if unfreeze is not None:
+            unfreeze(market.symbol)
+        self.frozen.pop(market.symbol, None)
+
+    def _publish(self, market: Market, state: str, ts: int, out: list) -> None:
+        ind = _indicative(market, self._reference(market))
+        key = (state, ind.price, ind.volume, ind.surplus)
+        if self.published.get(market.symbol) == key:
+            return
+        self.published[market.symbol] = key
+        view = _BookView(market.book)
+        bid_depth = sum(q for _, q in view.bid_levels())
+        ask_depth = sum(q for _, q in view.ask_levels())
+        out.append(
+            IndicativePrice(
+                ts, market.symbol, state, ind.price, ind.volume, ind.surplus, bid_depth, ask_depth
+            )
+        )
+
+    def _run_auction(self, engine: Engine, market: Market, ts: int, out: list) -> None:
+        """Uncross the collected book at one price (maximum volume, least surplus, pressure, reference)."""
+        book = market.book
+        bids = list(book.iter_orders(True))
+        asks = list(book.iter_orders(False))
+        reference = self._reference(market)
+        lot = market.lot
+        result = uncross(_columns(bids, lot), _columns(asks, lot), market.tick, reference)
+        touched = {}
+        for bi, ai, q in result.trades:
+            buy, sell = bids[bi], asks[ai]
+            engine.cross(market, buy, sell, result.price, q * lot, ts, out)
+            touched[buy.oid] = buy
+            touched[sell.oid] = sell
+        for order in touched.values():
+            if order.qty:
+                engine._trim_hold(market, order)  # filled better than its limit: release the excess
+        out.append(
+            AuctionUncrossed(
+                ts,
+                market.symbol,
+                result.price,
+                result.volume * lot,
+                result.surplus * lot,
+                len(result.trades),
+                reference,
+            )
+        )
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def _market_or_reject(self, engine: Engine, cmd: Any):
+        market = engine.markets.get(cmd.symbol)
+        if market is None:
+            return None, [engine.reject(cmd, "unknown_market", f"no market {cmd.symbol!r}", cmd.symbol)]
+        return market, None
+
+    def _on_halt(self, cmd: C.Halt) -> list:
+        engine = self.engine
+        market, rejected = self._market_or_reject(engine, cmd)
+        if rejected:
+            return rejected
+        breaker, _ = self._ensure(market)
+        probe = self._probe(engine, market, cmd.ts, self._local_price(market, breaker.state))
+        try:
+            transition = breaker.halt(cmd.ts, probe)
+        except BreakerError as err:
+            return [engine.reject(cmd, err.code, err.message, cmd.symbol)]
+        reason = cmd.reason or transition.reason
+        out: list = []
+        self._apply(engine, market, [_with_reason(transition, reason)], cmd.ts, out)
+        return out
+
+    def _on_resume(self, cmd: C.Resume) -> list:
+        engine = self.engine
+        market, rejected = self._market_or_reject(engine, cmd)
+        if rejected:
+            return rejected
+        breaker, _ = self._ensure(market)
+        probe = self._probe(engine, market, cmd.ts, self._local_price(market, breaker.state))
+        try:
+            transition = breaker.resume(cmd.ts, probe)
+        except BreakerError as err:
+            return [engine.reject(cmd, err.code, err.message, cmd.symbol)]
+        out: list = []
+        self._apply(engine, market, [transition], cmd.ts, out)
+        return out
+
+    def _on_designate(self, cmd: DesignateDlp) -> list:
+        engine = self.engine
+        if not isinstance(cmd.account, str) or not cmd.account:
+            return [engine.reject(cmd, "bad_account", "designate an account by name")]
+        if cmd.designated:
+            self.dlps.add(cmd.account)
+        else:
+            self.dlps.discard(cmd.account)
+        return [DlpDesignated(cmd.ts, cmd.account, cmd.designated)]
+
+    def _on_dlp_deposit(self, cmd: DlpDeposit) -> list:
+        engine = self.engine
+        if cmd.account not in self.dlps:
+            return [
+                engine.reject(
+                    cmd, "not_designated", f"{cmd.account!r} is not a designated liquidity provider"
+                )
+            ]
+        market, rejected = self._market_or_reject(engine, cmd)
+        if rejected:
+            return rejected
+        if self.state_of(market.symbol) == CONTINUOUS:
+            return [
+                engine.reject(
+                    cmd,
+                    "not_halted",
+                    f"{market.symbol} is trading: the priority channel opens on a halt",
+                    cmd.symbol,
+                )
+            ]
+        if cmd.asset not in engine.assets:
+            return [engine.reject(cmd, "unknown_asset", f"no asset {cmd.asset!r}", cmd.asset)]
+        if type(cmd.amount) is not int or cmd.amount <= 0:
+            return [engine.reject(cmd, "bad_amount", "the amount must be positive", cmd.asset)]
+        if cmd.ref and cmd.ref in engine.deposit_refs:
+            return [
+                engine.reject(cmd, "duplicate_deposit", f"deposit {cmd.ref} was already credited", cmd.ref)
+            ]
+        if cmd.ref:
+            engine.deposit_refs.add(cmd.ref)
+        acct = engine.accounts.open(cmd.account)
+        engine.accounts.credit(acct, cmd.asset, cmd.amount)
+        return [Deposited(cmd.ts, cmd.account, cmd.asset, cmd.amount, cmd.ref or f"dlp:{market.symbol}")]
+
+    def _on_set(self, cmd: SetBreaker) -> list:
+        engine = self.engine
+        market, rejected = self._market_or_reject(engine, cmd)
+        if rejected:
+            return rejected
+        breaker, monitor = self._ensure(market)
+        try:
+            params = breaker.params.updated(**cmd.changes)
+        except (BreakerError, TypeError) as err:
+            code = getattr(err, "code", "bad_param")
+            return [engine.reject(cmd, code, str(getattr(err, "message", err)), cmd.symbol)]
+        breaker.params = params
+        monitor.reconfigure(params)
+        return [BreakerParamsSet(cmd.ts, market.symbol, dict(sorted(cmd.changes.items())))]
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def to_state(self) -> dict:
+        return {
+            "default": _params_state(self.default_params),
+            "markets": {
+                sym: entry
+                for sym in sorted(self.breakers)
+                if (
+                    entry := {
+                        "breaker": self.breakers[sym].to_state(),
+                        "monitor": self.monitors[sym].to_state(),
+                    }
+                )
+                != self._pristine(sym)
+            },
+            "dlps": sorted(self.dlps),
+            "frozen": dict(sorted(self.frozen.items())),
+            "published": {sym: list(v) for sym, v in sorted(self.published.items())},
+        }
+
+    def _pristine(self, symbol: str) -> dict:
+        """A market's entry before anything happened to it: left out of the state, so that merely
+        looking at a market (even for a rejected command) does not change the state hash."""
+        monitor = self.monitors[symbol]
+        fresh = MarketMonitor(self.default_params, monitor.base_unit, monitor.quote_unit)
+        return {"breaker": Breaker(self.default_params).to_state(), "monitor": fresh.to_state()}
+
+    def load_state(self, state: Any) -> None:
+        if not state:
+            return
+        self.default_params = BreakerParams(**state["default"])
+        engine = self.engine
+        for sym, entry in state["markets"].items():
+            breaker = Breaker.from_state(entry["breaker"])
+            self.breakers[sym] = breaker
+            market = engine.markets[sym] if engine is not None and sym in engine.markets else None
+            unit = market.unit if market else 1
+            quote_unit = market.quote_unit if market else 1
+            self.monitors[sym] = MarketMonitor.from_state(breaker.params, unit, quote_unit, entry["monitor"])
+        self.dlps = set(state["dlps"])
+        self.frozen = dict(state["frozen"])
+        self.published = {sym: tuple(v) for sym, v in state["published"].items()}
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class DlpDesignated:
+    EVENT: ClassVar[str] = "dlp"
+    ts: int
+    account: str
+    designated: bool
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class BreakerParamsSet:
+    EVENT: ClassVar[str] = "breaker_params"
+    ts: int
+    symbol: str
+    changes: dict
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+class _BookView:
+    """Level iterators over a book, optionally with the first levels of one side taken away
+    (how the book would look after a taker walked them, for the guard)."""
+
+    __slots__ = ("book", "consumed_side", "consumed_levels")
+
+    def __init__(self, book, consumed_side: bool | None = None, consumed_levels: int = 0) -> None:
+        self.book = book
+        self.consumed_side = consumed_side
+        self.consumed_levels = consumed_levels
+
+    def _levels(self, is_buy: bool):
+        book = self.book
+        side = book.bids if is_buy else book.asks
+        skip = self.consumed_levels if self.consumed_side is is_buy else 0
+        for n, price in enumerate(_prices(book, is_buy)):
+            if n < skip:
+                continue
+            yield price, sum(map(_QTY, side[price].values()))
+
+    def bid_levels(self):
+        return self._levels(True)
+
+    def ask_levels(self):
+        return self._levels(False)
+
+    def mid(self) -> int | None:
+        if self.consumed_side is None:
+            bid, ask = self.book.best_bid(), self.book.best_ask()
+        else:
+            bid = next(
+                _skip(_prices(self.book, True), self.consumed_levels if self.consumed_side else 0), None
+            )
+            ask = next(
+                _skip(_prices(self.book, False), 0 if self.consumed_side else self.consumed_levels), None
+            )
+        if bid is None or ask is None:
+            return None
+        return (bid + ask) // 2
+
+
+def _skip(it, n: int):
+    for _ in range(n):
+        if next(it, None) is None:
+            break
+    return it
+
+
+_QTY = attrgetter("qty")
+
+
+def _prices(book, is_buy: bool):
+    """One side's prices best first, lazily (the guard reads only the top of the book)."""
+    if is_buy:
+        keys = book._bid_keys
+        for i in range(len(keys) - 1, -1, -1):
+            yield keys[i]
+    else:
+        keys = book._ask_keys
+        for i in range(len(keys) - 1, -1, -1):
+            yield -keys[i]
+
+
+def _columns(orders: list, lot: int) -> OrderColumns:
+    return OrderColumns([o.price for o in orders], [o.qty // lot for o in orders], [o.oid for o in orders])
+
+
+def _indicative(market: Market, reference: int | None):
+    book = market.book
+    lot = market.lot
+    bids = list(book.iter_orders(True))
+    asks = list(book.iter_orders(False))
+    ind = indicative(_columns(bids, lot), _columns(asks, lot), market.tick, reference)
+    return type(ind)(ind.price, ind.volume * lot, ind.surplus * lot)
+
+
+def _would_trip(breaker: Breaker, ts: int, probe) -> bool:
+    """Ask the trip rule without letting a hypothetical level leave marks in the coincidence window."""
+    saved = dict(breaker.last_over)
+    tripped = breaker.would_trip(ts, probe)
+    breaker.last_over = saved
+    return tripped
+
+
+def _lce_source(engine: Engine, market: Market):
+    """The risk policy's liquidation-cluster helper for this market, if it has one."""
+    fn = getattr(engine.risk, "liquidation_cluster_ppm", None)
+    if fn is None:
+        return None
+    return lambda price, reach_ppm: fn(engine, market, price, reach_ppm)
+
+
+def _with_reason(tr: Transition, reason: str) -> Transition:
+    return Transition(tr.ts, tr.from_state, tr.to_state, reason, tr.metrics)
+
+
+def _params_state(params: BreakerParams) -> dict:
+    return {f.name: getattr(params, f.name) for f in fields(params)}
