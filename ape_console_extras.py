@@ -1,4 +1,9 @@
-"""What `ape console` puts in its namespace: every deployed contract by name, and devnet helpers."""
+"""What `ape console` puts in its namespace: every deployed contract by name, devnet helpers, the engine.
+
+`engine` is the API client of the running daemon (`BREAKWATER_API`, default http://127.0.0.1:8000):
+`engine.markets()`, `engine.book("USDE-USDC")`, `engine.account(address)`; `engine_client(key)`
+signs orders; `status()` prints the protocol on-chain and the engine's markets.
+"""
 
 from __future__ import annotations
 
@@ -30,4 +35,66 @@ def ape_init_extras(project, chain, accounts):
         return {s: names[s].balanceOf(address) for s in ("USDC", "USDE", "WETH") if s in names}
 
     names["faucet"] = faucet
+    names.update(_engine_extras(names, chain))
     return names
+
+
+def _engine_extras(names: dict, chain) -> dict:
+    """`engine` (the API client: reads), `engine_client(key)` (signed orders) and `status()`."""
+    from offchain.api.client import Client
+    from offchain.core.codec import format_units
+
+    api_url = os.environ.get("BREAKWATER_API", "http://127.0.0.1:8000")
+    engine = Client(api_url)
+
+    def engine_client(key):
+        """A signing API client for a private key or an ape test account (`accounts.test_accounts[3]`)."""
+        return Client(api_url, getattr(key, "private_key", key))
+
+    def status():
+        """Print the protocol on-chain (pool, breaker, reserves, fund) and the engine's markets."""
+        pool, breaker = names.get("Pool"), names.get("CircuitBreaker")
+        registry, fund, custody = (
+            names.get("ReserveRegistry"),
+            names.get("InsuranceFund"),
+            names.get("Custody"),
+        )
+        print(f"chain {chain.chain_id} at block {chain.blocks.head.number}")
+        if breaker is not None:
+            print(f"  breaker: all paused={breaker.all_paused()}", end="")
+            for name, target in (("Pool", pool), ("Custody", custody)):
+                if target is not None:
+                    print(f", {name} halted={breaker.is_halted(target.address)}", end="")
+            print()
+        if pool is not None:
+            print(
+                f"  pool: spot {format_units(pool.spot_price(), 18)} oracle {format_units(pool.price_oracle(), 18)}"
+                f" reserves {pool.get_reserves()}"
+            )
+        if registry is not None:
+            print(f"  reserves: epoch {registry.latest_epoch()} fresh={registry.is_fresh()}")
+            for symbol in ("USDC", "USDE", "WETH"):
+                token = names.get(symbol)
+                if token is not None:
+                    ratio = registry.reserve_ratio_bps(token.address)
+                    shown = "no liabilities" if ratio == 2**256 - 1 else f"{format_units(ratio, 2)} %"
+                    print(f"    {symbol}: reserves {registry.reserves(token.address)} ratio {shown}")
+        if fund is not None:
+            print(f"  insurance fund: {fund.totalAssets()} assets, cover headroom {fund.cover_headroom()}")
+        try:
+            engine_status = engine.status()
+        except Exception as exc:  # the daemon is not running: say so, do not crash
+            print(
+                f"  engine: no API at {api_url} ({exc.__class__.__name__}); start `python -m offchain daemon`"
+            )
+            return None
+        for symbol, market in engine_status.get("markets", {}).items():
+            print(
+                f"  engine {symbol}: {market['state']} mid {market.get('mid')} index {market.get('index_price')}"
+                f" last {market.get('last_price')}"
+            )
+        for alert in engine_status.get("alerts", [])[-5:]:
+            print(f"  alert {alert.get('kind')}: {alert.get('message')}")
+        return engine_status
+
+    return {"engine": engine, "engine_client": engine_client, "status": status}

@@ -1,0 +1,439 @@
+"""The chain poster: every on-chain write of the daemon, through one `TxSender` (one nonce manager).
+
+* **withdrawals**: the engine keeps every accepted withdrawal owed (`treasury` module) until a
+  `withdrawal_paid` command names it. The poster pays each through `Custody.withdraw` under the
+  request id `protocol.request_id(wid)`. Custody pays a request id at most once, and the poster asks
+  `Custody.is_paid` first, so a resend, a retry after a lost receipt, or a restart between payment
+  and journaling never pays twice: a paid request is only journaled.
+* **bad debt**: what the risk engine wrote off and `cover_paid` has not yet counted is paid by
+  `InsuranceFund.cover` into Custody (within the fund's 24 h cap). The cover's reason names the
+  running total it brings the asset to (`bad debt USDC to 1234`), so the poster recognises its own
+  earlier covers in the fund's `Covered` events and journals a cover that was paid but not yet
+  counted instead of paying it again.
+* **proof of reserves**: every attestation interval, a Merkle-sum tree (`offchain.por`) of every
+  wallet account's net balances per deployment token, salts derived from a secret kept in the daemon
+  state; the epoch's inputs are saved before `ReserveRegistry.attest` and marked attested after, so
+  that users' proofs are served again after a restart (`service.publish_por`).
+* **keeper trips** (optional): when the engine's breaker halts the pool's market, the poster trips
+  the pool on the on-chain CircuitBreaker (sentinel role), unless it is halted already.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from offchain.chain.protocol import Protocol
+from offchain.chain.sender import ChainUnavailable, TxFailed, TxSender
+from offchain.chain.state import DaemonState
+from offchain.chain.watcher import engine_module
+from offchain.core.treasury import CoverPaid, WithdrawalPaid
+from offchain.por import Tree, build_account_tree
+
+log = logging.getLogger(__name__)
+
+SENTINEL_KEEPER = 1000  # contracts/lib/trip_reasons.vy SENTINEL_MANUAL: an off-chain sentinel's trip
+RETRY_AFTER_S = 10.0  # a refused payment is tried again after this long
+COVER_REASON = "bad debt {asset} to {total}"
+MAX_POR_ASSETS = 8
+ATTEST_CHECK_S = 5.0  # look at the registry's latest attestation at most this often
+
+
+class EpochProofs(Mapping):
+    """Users' proofs of one epoch, cut from the tree on demand (a million accounts need no million dicts)."""
+
+    def __init__(self, tree: Tree, epoch_doc: dict):
+        self.tree = tree
+        self.epoch_doc = epoch_doc
+        self._accounts = {"0x" + a.hex(): i for i, a in enumerate(tree.accounts or [])}
+
+    def __getitem__(self, account: str) -> dict:
+        index = self._accounts.get(account.lower())
+        if index is None:
+            raise KeyError(account)
+        return self.tree.proof(index).to_json()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._accounts)
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+
+class ChainPoster:
+    """Pay withdrawals and covers, attest reserves and trip the on-chain breaker (module docstring)."""
+
+    def __init__(
+        self,
+        service: Any,
+        protocol: Protocol,
+        sender: TxSender,
+        state: DaemonState,
+        settings: Any,
+        journal_id: int,
+    ):
+        self.service = service
+        self.journal_id = journal_id
+        self.protocol = protocol
+        self.w3 = protocol.w3
+        self.sender = sender
+        self.state = state
+        self.settings = settings
+        self.custody = protocol.contract("Custody") if protocol.has("Custody") else None
+        self.registry = protocol.contract("ReserveRegistry") if protocol.has("ReserveRegistry") else None
+        self.fund = protocol.contract("InsuranceFund") if protocol.has("InsuranceFund") else None
+        self.breaker = protocol.contract("CircuitBreaker") if protocol.has("CircuitBreaker") else None
+        self.pool = protocol.contract("Pool") if protocol.has("Pool") else None
+        chain_id = self.w3.eth.chain_id
+        self.attest_interval = settings.attestation_interval(chain_id in (31337, 1337))
+        self.wake = threading.Event()
+        self.trips: queue.Queue[dict] = queue.Queue()
+        self._retry_at: dict[Any, float] = {}
+        self._problems: dict[Any, str] = {}  # what was last alerted per withdrawal / cover
+        self._next_attest_check = 0.0
+        self._covers_seen: dict[str, tuple[int, str]] = {}  # reason -> (amount, tx)
+        self._covers_block: int | None = None
+        self._settle_symbol: str | None = None
+        self.paid = 0  # withdrawals this process paid on-chain
+        self.covered = 0  # covers this process paid on-chain
+
+    # -- wiring -----------------------------------------------------------------------------------
+    def on_events(self, events: list[dict]) -> None:
+        """Service subscriber: wake up for withdrawals, bad debt and breaker halts (only enqueue)."""
+        for e in events:
+            kind = e.get("event")
+            if kind in ("withdrawal_requested", "bad_debt", "protocol"):
+                self.wake.set()
+            elif kind == "breaker" and e.get("to_state") == "halted" and e.get("reason") != "manual":
+                self.trips.put(e)
+                self.wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until `stop` is set: after every wake-up and at least once a second."""
+        self.restore_por()
+        while not stop.is_set():
+            self.wake.wait(1.0)
+            self.wake.clear()
+            if stop.is_set():
+                break
+            try:
+                self.step()
+            except ChainUnavailable as exc:
+                log.warning("chain poster: RPC unavailable (%s); retrying", exc)
+                stop.wait(1.0)
+            except Exception:  # one bad round must not stop payouts for good
+                log.exception("chain poster round failed")
+                stop.wait(1.0)
+
+    def step(self) -> None:
+        """One round: payouts, covers, keeper trips, and an attestation when due."""
+        self.pay_withdrawals()
+        self.cover_bad_debt()
+        self.keeper_trips()
+        if self.registry is not None and self.attestation_due():
+            self._next_attest_check = time.monotonic() + RETRY_AFTER_S  # also after a failure: no alert storm
+            self.attest()
+
+    # -- withdrawals ------------------------------------------------------------------------------
+    def pay_withdrawals(self) -> int:
+        """Pay every owed withdrawal once; return how many were settled (paid now or found paid)."""
+        if self.custody is None:
+            return 0
+        owed, paused = self.service.read(
+            lambda e: (
+                sorted(engine_module(e, "treasury").owed.items()),
+                engine_module(e, "treasury").withdrawals_paused,
+            )
+        )
+        settled = 0
+        for wid, (account, asset, amount) in owed:
+            if self._retry_at.get(("w", wid), 0) > time.monotonic():
+                continue
+            if self.pay_withdrawal(wid, account, asset, amount, paused):
+                settled += 1
+        return settled
+
+    def pay_withdrawal(self, wid: int, account: str, asset: str, amount: int, paused: bool = False) -> bool:
+        """Pay withdrawal `wid` unless Custody already did; journal it paid. Return True when settled."""
+        rid = self.protocol.request_id(wid, self.journal_id)
+        if self.custody.functions.is_paid(rid).call():
+            self._journal_paid(wid, self._find_payment(rid))
+            return True
+        token = self.protocol.tokens.get(asset)
+        if token is None or not _is_address(account):
+            self._defer(
+                ("w", wid),
+                "withdrawal_unpayable",
+                f"withdrawal {wid}: {account}/{asset} has no on-chain form",
+            )
+            return False
+        if paused:
+            return False  # Custody refuses while halted; the engine stops new requests meanwhile
+        call = self.custody.functions.withdraw(rid, account, token.address, amount)
+        try:
+            receipt = self.sender.send(call)
+        except TxFailed as exc:
+            self._defer(
+                ("w", wid), "withdrawal_failed", f"withdrawal {wid} of {amount} {asset} to {account}: {exc}"
+            )
+            return False
+        blocked = self.custody.events.WithdrawalBlocked().process_receipt(receipt, errors=_DISCARD)
+        if blocked:
+            self._defer(
+                ("w", wid),
+                "withdrawal_blocked",
+                f"withdrawal {wid} hit the global outflow limit: Custody halted itself",
+            )
+            return False
+        tx = "0x" + bytes(receipt["transactionHash"]).hex()
+        self.paid += 1
+        log.info("paid withdrawal %d: %d %s to %s (%s)", wid, amount, asset, account, tx)
+        self._journal_paid(wid, tx)
+        return True
+
+    def _journal_paid(self, wid: int, tx: str) -> None:
+        events = self.service.submit(WithdrawalPaid(0, wid, tx))
+        if events and events[0].EVENT == "rejected":
+            log.info("withdrawal %d already journaled paid (%s)", wid, events[0].code)
+
+    def _find_payment(self, rid: bytes) -> str:
+        """Return the hash of the transaction that paid request `rid` ("" if not found in the logs)."""
+        logs = self.custody.events.Withdrawn.get_logs(
+            argument_filters={"request_id": rid}, from_block=self.protocol.deployment.block
+        )
+        return "0x" + bytes(logs[-1]["transactionHash"]).hex() if logs else ""
+
+    # -- bad debt -----------------------------------------------------------------------------------
+    def settle_symbol(self) -> str | None:
+        """The engine asset the insurance fund pays in (its ERC-4626 `asset()`)."""
+        if self._settle_symbol is None and self.fund is not None:
+            token = self.protocol.token_at(self.fund.functions.asset().call())
+            self._settle_symbol = token.symbol if token else ""
+        return self._settle_symbol or None
+
+    def cover_bad_debt(self) -> int:
+        """Cover what the engine wrote off and has not counted as covered; return the amount paid now."""
+        symbol = self.settle_symbol()
+        if symbol is None or self.custody is None:
+            return 0
+        if self._retry_at.get(("c", symbol), 0) > time.monotonic():
+            return 0
+        owed, covered = self._cover_state(symbol)
+        if owed <= 0:
+            return 0
+        self._reconcile_covers(symbol)
+        owed, covered = self._cover_state(symbol)
+        if owed <= 0:
+            return 0
+        headroom = int(self.fund.functions.cover_headroom().call())
+        amount = min(owed, headroom)
+        if amount <= 0:
+            self._defer(
+                ("c", symbol), "cover_capped", f"{owed} {symbol} of bad debt waits: the 24h cover cap is used"
+            )
+            return 0
+        reason = COVER_REASON.format(asset=symbol, total=covered + amount)
+        try:
+            receipt = self.sender.send(self.fund.functions.cover(amount, self.custody.address, reason))
+        except TxFailed as exc:
+            self._defer(("c", symbol), "cover_failed", f"cover of {amount} {symbol}: {exc}")
+            return 0
+        tx = "0x" + bytes(receipt["transactionHash"]).hex()
+        self._covers_seen[reason] = (amount, tx)
+        self.service.submit(CoverPaid(0, symbol, amount, tx))
+        self.covered += amount
+        self.service.alert("bad_debt_covered", f"InsuranceFund covered {amount} {symbol} of bad debt", tx=tx)
+        if amount < owed:
+            self._defer(
+                ("c", symbol), "cover_capped", f"{owed - amount} {symbol} of bad debt is above the 24h cap"
+            )
+        return amount
+
+    def _cover_state(self, symbol: str) -> tuple[int, int]:
+        def read(engine: Any) -> tuple[int, int]:
+            treasury = engine_module(engine, "treasury")
+            return treasury.bad_debt_owed(symbol), treasury.covered.get(symbol, 0)
+
+        return self.service.read(read)
+
+    def _reconcile_covers(self, symbol: str) -> None:
+        """Journal covers this key paid on-chain that the engine has not counted (a crash in between)."""
+        start = self._covers_block if self._covers_block is not None else self.protocol.deployment.block
+        head = self.w3.eth.block_number
+        if start <= head:
+            for entry in self.fund.events.Covered.get_logs(
+                argument_filters={"caller": self.sender.address}, from_block=start, to_block=head
+            ):
+                args = entry["args"]
+                self._covers_seen[args["reason"]] = (
+                    int(args["amount"]),
+                    "0x" + bytes(entry["transactionHash"]).hex(),
+                )
+            self._covers_block = head + 1
+        while True:
+            _, covered = self._cover_state(symbol)
+            nxt = [
+                (amount, tx)
+                for reason, (amount, tx) in self._covers_seen.items()
+                if reason == COVER_REASON.format(asset=symbol, total=covered + amount)
+            ]
+            if not nxt:
+                return
+            amount, tx = nxt[0]
+            log.info("cover %s of %s was paid on-chain but not journaled: journaling it", amount, symbol)
+            events = self.service.submit(CoverPaid(0, symbol, amount, tx))
+            if events and events[0].EVENT == "rejected":
+                return
+
+    # -- keeper trips -----------------------------------------------------------------------------
+    def keeper_trips(self) -> int:
+        """Trip the pool on-chain for each engine breaker halt of the pool's market (when enabled)."""
+        tripped = 0
+        while True:
+            try:
+                event = self.trips.get_nowait()
+            except queue.Empty:
+                return tripped
+            if not self.settings.keeper_trip or self.breaker is None or self.pool is None:
+                continue
+            if event.get("symbol") != self.service.chain_status.get("pool", {}).get("symbol"):
+                continue
+            if self.breaker.functions.is_halted(self.pool.address).call():
+                continue
+            metric = int((event.get("metrics") or {}).get("cvd") or 0)
+            try:
+                self.sender.send(self.breaker.functions.trip(self.pool.address, SENTINEL_KEEPER, metric))
+            except TxFailed as exc:
+                self.service.alert("keeper_trip_failed", f"could not trip the pool: {exc}")
+                continue
+            tripped += 1
+            self.service.alert(
+                "keeper_trip", f"engine breaker halted {event['symbol']}: tripped the pool on-chain"
+            )
+
+    # -- proof of reserves --------------------------------------------------------------------------
+    def por_assets(self) -> list[Any]:
+        """The epoch's assets: deployment tokens the engine lists, in deployment order (at most 8)."""
+        listed = self.service.read(lambda e: set(e.assets))
+        return [t for t in self.protocol.tokens.values() if t.symbol in listed][:MAX_POR_ASSETS]
+
+    def attestation_due(self) -> bool:
+        """True when the latest on-chain attestation is `attest_interval` old (chain time: restarts
+        do not post extra epochs)."""
+        if time.monotonic() < self._next_attest_check:
+            return False
+        epoch = int(self.registry.functions.latest_epoch().call())
+        age = self.attest_interval
+        if epoch:
+            stamp = int(self.registry.functions.attestation(epoch).call()[2])
+            age = int(self.w3.eth.get_block("latest")["timestamp"]) - stamp
+        if age >= self.attest_interval:
+            return True
+        self._next_attest_check = time.monotonic() + min(self.attest_interval - age, ATTEST_CHECK_S)
+        return False
+
+    def attest(self) -> dict | None:
+        """Build the epoch's tree from engine balances, attest it, publish the proofs; return the epoch doc."""
+        tokens = self.por_assets()
+        if not tokens:
+            return None
+        symbols = [t.symbol for t in tokens]
+
+        def balances(engine: Any) -> list[tuple[str, list[int]]]:
+            rows = []
+            for name in sorted(engine.accounts.by_name):
+                if not _is_address(name):
+                    continue  # the exchange's own books (insurance, fees) are not user liabilities
+                acct = engine.accounts.by_name[name]
+                nets = [acct.balance.get(s, 0) for s in symbols]
+                if any(nets):
+                    rows.append((name, nets))
+            return rows
+
+        accounts = self.service.read(balances)
+        if not accounts:
+            return None
+        registry = self.registry.address
+        epoch = int(self.registry.functions.latest_epoch().call()) + 1
+        secret = self.state.por_secret()
+        tree = build_account_tree(epoch, [t.address for t in tokens], accounts, secret)
+        attestation = tree.attestation()
+        doc = {
+            "epoch": epoch,
+            "assets": symbols,
+            "asset_addresses": [t.address for t in tokens],
+            "accounts": [[name, [str(v) for v in nets]] for name, nets in accounts],
+            "root": "0x" + attestation["root"].hex(),
+            "total_equity": [str(v) for v in attestation["total_equity"]],
+            "total_debt": [str(v) for v in attestation["total_debt"]],
+            "leaf_count": attestation["leaf_count"],
+        }
+        self.state.save_epoch(registry, epoch, "pending", doc)
+        try:
+            receipt = self.sender.send(self.registry.functions.attest(**attestation))
+        except TxFailed as exc:
+            self.state.drop_epoch(registry, epoch)
+            self.service.alert("attestation_failed", f"proof-of-reserves epoch {epoch}: {exc}")
+            return None
+        doc["tx"] = "0x" + bytes(receipt["transactionHash"]).hex()
+        doc["block"] = int(receipt["blockNumber"])
+        self.state.save_epoch(registry, epoch, "attested", doc)
+        self._publish(tree, doc)
+        log.info("attested proof-of-reserves epoch %d (%d accounts): %s", epoch, len(accounts), doc["root"])
+        return doc
+
+    def restore_por(self) -> dict | None:
+        """Serve the proofs of the latest epoch this daemon attested (after a restart)."""
+        if self.registry is None:
+            return None
+        registry = self.registry.address
+        for epoch, status, doc in self.state.epochs(registry):
+            root, _, _ = self.registry.functions.attestation(epoch).call()
+            if "0x" + bytes(root).hex() != doc["root"]:
+                if status == "pending":
+                    self.state.drop_epoch(registry, epoch)  # never attested: a crash before the tx landed
+                continue
+            if status == "pending":
+                self.state.save_epoch(registry, epoch, "attested", doc)  # landed, then the daemon died
+            accounts = [(name, [int(v) for v in nets]) for name, nets in doc["accounts"]]
+            tree = build_account_tree(epoch, doc["asset_addresses"], accounts, self.state.por_secret())
+            self._publish(tree, doc)
+            return doc
+        return None
+
+    def _publish(self, tree: Tree, doc: dict) -> None:
+        epoch_doc = {k: v for k, v in doc.items() if k != "accounts"}
+        epoch_doc["registry"] = self.registry.address
+        self.service.publish_por(epoch_doc, EpochProofs(tree, epoch_doc))
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _defer(self, key: Any, kind: str, message: str) -> None:
+        """Try `key` again after `RETRY_AFTER_S`; alert when its problem is new (not on every retry)."""
+        self._retry_at[key] = time.monotonic() + RETRY_AFTER_S
+        if self._problems.get(key) != message:
+            self._problems[key] = message
+            self.service.alert(kind, message)
+
+
+def _is_address(name: str) -> bool:
+    if not isinstance(name, str) or len(name) != 42 or not name.startswith("0x"):
+        return False
+    try:
+        int(name[2:], 16)
+    except ValueError:
+        return False
+    return True
+
+
+class _Discard:
+    pass
+
+
+try:  # web3 7: how process_receipt treats logs of other events
+    from web3.logs import DISCARD as _DISCARD
+except ImportError:  # pragma: no cover
+    _DISCARD = _Discard()

@@ -1,0 +1,250 @@
+"""The engine's side of custody: the protocol-wide pause, withdrawals owed on-chain, bad debt covered.
+
+The daemon's chain adapters make this state move through commands, so that everything the daemon
+must do on-chain is in the journal and in `state_hash` (a restart recomputes it exactly):
+
+* ``protocol`` — the on-chain CircuitBreaker's protocol-wide state (``pause_all``, or Custody halted)
+  mirrored into the engine: while ``withdrawals_paused`` a ``withdraw`` is rejected
+  (``withdrawals_paused``); while ``risk_paused`` an order that is not ``reduce_only`` is rejected
+  (``protocol_paused``). Cancels, deposits and reducing orders still work.
+* every accepted ``withdraw`` is owed on-chain until ``withdrawal_paid`` names its ``wid`` (the
+  daemon sends it once ``Custody.is_paid`` says so), so a restart knows exactly what to pay;
+* ``cover_paid`` counts what ``InsuranceFund.cover`` paid into Custody per asset: what is still owed
+  is the risk engine's written-off ``bad_debt`` minus this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from . import codec
+from . import commands as C
+from .events import WithdrawalRequested
+from .events import register as register_event
+from .hooks import Module, Veto
+
+if TYPE_CHECKING:
+    from .accounts import Account
+    from .engine import Engine, OpenOrder
+    from .markets import Market
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class ProtocolState:
+    """The on-chain breaker's protocol-wide state, as the chain watcher read it."""
+
+    CMD: ClassVar[str] = "protocol"
+    ts: int
+    withdrawals_paused: bool
+    risk_paused: bool
+    reason: str = ""
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class WithdrawalPaid:
+    """Withdrawal `wid` is paid on-chain (transaction `tx`): it is no longer owed."""
+
+    CMD: ClassVar[str] = "withdrawal_paid"
+    ts: int
+    wid: int
+    tx: str = ""
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class CoverPaid:
+    """`InsuranceFund.cover` paid `amount` of `asset` into Custody (transaction `tx`)."""
+
+    CMD: ClassVar[str] = "cover_paid"
+    ts: int
+    asset: str
+    amount: int
+    tx: str = ""
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class ProtocolChanged:
+    EVENT: ClassVar[str] = "protocol"
+    ts: int
+    withdrawals_paused: bool
+    risk_paused: bool
+    reason: str
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class WithdrawalSettled:
+    """A withdrawal left the owed list: paid on-chain by transaction `tx`."""
+
+    EVENT: ClassVar[str] = "withdrawal_paid"
+    ts: int
+    wid: int
+    account: str
+    asset: str
+    amount: int
+    tx: str
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class BadDebtCovered:
+    """The insurance fund paid `amount` of bad debt in `asset`; `covered` is the running total."""
+
+    EVENT: ClassVar[str] = "bad_debt_covered"
+    ts: int
+    asset: str
+    amount: int
+    covered: int
+    tx: str
+
+
+# -- wire parsers ---------------------------------------------------------------------------------
+
+
+@codec.wire("protocol")
+def _protocol(r: Any, ts: int, engine: Any) -> Any:
+    return ProtocolState(ts, r.flag("withdrawals_paused"), r.flag("risk_paused"), r.text("reason", "") or "")
+
+
+@codec.wire("withdrawal_paid")
+def _withdrawal_paid(r: Any, ts: int, engine: Any) -> Any:
+    return WithdrawalPaid(ts, r.integer("wid"), r.text("tx", "") or "")
+
+
+@codec.wire("cover_paid")
+def _cover_paid(r: Any, ts: int, engine: Any) -> Any:
+    asset, amount = r.text("asset"), r.req("amount")
+    if asset not in engine.assets:
+        return codec._invalid(ts, r, "unknown_asset", f"no asset {asset!r}")
+    atoms = codec.scale(amount, engine.assets[asset].decimals, "cover_paid.amount")
+    if atoms is None:
+        return codec._invalid(ts, r, "bad_amount", f"{amount} is finer than {asset}'s smallest unit")
+    return CoverPaid(ts, asset, atoms, r.text("tx", "") or "")
+
+
+# -- the module -----------------------------------------------------------------------------------
+
+
+class TreasuryModule(Module):
+    """Protocol pause, owed withdrawals and covered bad debt (see the module docstring)."""
+
+    name = "treasury"
+
+    def __init__(self) -> None:
+        self.withdrawals_paused = False
+        self.risk_paused = False
+        self.reason = ""
+        self.owed: dict[int, tuple[str, str, int]] = {}  # wid -> (account, asset, amount)
+        self.covered: dict[str, int] = {}  # asset -> paid by InsuranceFund.cover so far
+        self.engine: Engine | None = None
+
+    def handlers(self, engine: Engine) -> dict[type, Any]:
+        self.engine = engine
+        core_withdraw = engine.handlers[C.Withdraw]
+        return {
+            C.Withdraw: lambda cmd: self._on_withdraw(engine, cmd, core_withdraw),
+            ProtocolState: lambda cmd: self._on_protocol(engine, cmd),
+            WithdrawalPaid: lambda cmd: self._on_paid(engine, cmd),
+            CoverPaid: lambda cmd: self._on_cover(engine, cmd),
+        }
+
+    # -- views for the daemon ---------------------------------------------------------------------
+    def bad_debt_owed(self, asset: str) -> int:
+        """Return the bad debt in `asset` written off by the risk engine and not yet covered."""
+        return self._written_off(asset) - self.covered.get(asset, 0)
+
+    def _written_off(self, asset: str) -> int:
+        for module in self.engine.modules if self.engine else ():
+            if module.name == "risk":
+                return module.bad_debt.get(asset, 0)
+        return 0
+
+    # -- hooks ------------------------------------------------------------------------------------
+    def check_order(self, engine: Engine, market: Market, acct: Account, order: OpenOrder) -> Veto:
+        if self.risk_paused and not order.reduce_only:
+            return ("protocol_paused", f"the protocol is paused ({self.reason}): only reduce-only orders")
+        return None
+
+    def _on_withdraw(self, engine: Engine, cmd: C.Withdraw, core: Any) -> list:
+        if self.withdrawals_paused:
+            return [
+                engine.reject(cmd, "withdrawals_paused", f"withdrawals are paused ({self.reason})", cmd.asset)
+            ]
+        out = core(cmd)
+        for event in out:
+            if event.__class__ is WithdrawalRequested:
+                self.owed[event.wid] = (event.account, event.asset, event.amount)
+        return out
+
+    def _on_protocol(self, engine: Engine, cmd: ProtocolState) -> list:
+        if not isinstance(cmd.withdrawals_paused, bool) or not isinstance(cmd.risk_paused, bool):
+            return [engine.reject(cmd, "bad_flag", "paused flags must be true or false")]
+        if not isinstance(cmd.reason, str):
+            return [engine.reject(cmd, "bad_reason", "the reason must be a string")]
+        if (cmd.withdrawals_paused, cmd.risk_paused) == (self.withdrawals_paused, self.risk_paused):
+            return [engine.reject(cmd, "protocol_unchanged", "the protocol is already in that state")]
+        self.withdrawals_paused = cmd.withdrawals_paused
+        self.risk_paused = cmd.risk_paused
+        self.reason = cmd.reason if cmd.withdrawals_paused or cmd.risk_paused else ""
+        return [ProtocolChanged(cmd.ts, cmd.withdrawals_paused, cmd.risk_paused, cmd.reason)]
+
+    def _on_paid(self, engine: Engine, cmd: WithdrawalPaid) -> list:
+        owed = self.owed.get(cmd.wid) if type(cmd.wid) is int else None
+        if owed is None:
+            return [
+                engine.reject(cmd, "unknown_withdrawal", f"withdrawal {cmd.wid!r} is not owed", str(cmd.wid))
+            ]
+        if not isinstance(cmd.tx, str):
+            return [engine.reject(cmd, "bad_tx", "the transaction hash must be a string", str(cmd.wid))]
+        del self.owed[cmd.wid]
+        account, asset, amount = owed
+        return [WithdrawalSettled(cmd.ts, cmd.wid, account, asset, amount, cmd.tx)]
+
+    def _on_cover(self, engine: Engine, cmd: CoverPaid) -> list:
+        if cmd.asset not in engine.assets:
+            return [engine.reject(cmd, "unknown_asset", f"no asset {cmd.asset!r}", cmd.asset)]
+        if type(cmd.amount) is not int or cmd.amount <= 0:
+            return [engine.reject(cmd, "bad_amount", "the amount must be positive", cmd.asset)]
+        if cmd.amount > self.bad_debt_owed(cmd.asset):
+            return [
+                engine.reject(
+                    cmd,
+                    "cover_exceeds_bad_debt",
+                    f"{cmd.amount} is more than the {self.bad_debt_owed(cmd.asset)} of bad debt owed",
+                    cmd.asset,
+                )
+            ]
+        if not isinstance(cmd.tx, str):
+            return [engine.reject(cmd, "bad_tx", "the transaction hash must be a string", cmd.asset)]
+        covered = self.covered.get(cmd.asset, 0) + cmd.amount
+        self.covered[cmd.asset] = covered
+        return [BadDebtCovered(cmd.ts, cmd.asset, cmd.amount, covered, cmd.tx)]
+
+    # -- state ------------------------------------------------------------------------------------
+    def to_state(self) -> Any:
+        return {
+            "withdrawals_paused": self.withdrawals_paused,
+            "risk_paused": self.risk_paused,
+            "reason": self.reason,
+            "owed": [[wid, *self.owed[wid]] for wid in sorted(self.owed)],
+            "covered": {asset: self.covered[asset] for asset in sorted(self.covered)},
+        }
+
+    def load_state(self, state: Any) -> None:
+        if state is None:  # a snapshot from before this module existed
+            return
+        self.withdrawals_paused = state["withdrawals_paused"]
+        self.risk_paused = state["risk_paused"]
+        self.reason = state["reason"]
+        self.owed = {wid: (account, asset, amount) for wid, account, asset, amount in state["owed"]}
+        self.covered = dict(state["covered"])

@@ -1,0 +1,316 @@
+"""A live market for `make demo`: market makers and traders with their own keys, through Custody and the API.
+
+Every participant is a wallet: it gets gas and faucet tokens on the devnet, approves Custody and
+deposits through it (the daemon credits it after its confirmations), then trades with EIP-712 signed
+orders through `offchain.api.client.Client`. Nothing here touches the engine directly.
+
+* **market makers** quote a ladder around the engine's index (the pool's oracle among its sources);
+* **traders** send small IOC orders at the touch, and during a reopening (cool-down, call auction)
+  crossing limit orders that the auction fills at one price;
+* **an arbitrageur** swaps small amounts on the on-chain pool, so that its oracle (the index) moves;
+* **a crash episode** every `crash_every_s` (seed 004's 10 October): the makers pull their quotes to a
+  thin ladder far from the touch (a liquidity vacuum) and a seller dumps USDE into it with IOC
+  orders. The local price falls away from the index while depth collapses: the engine's breaker
+  halts the market before the trade that would break it. The makers come back during the halt, and
+  the market reopens through cool-down and a call auction.
+
+Prices and quantities are decimal strings (the API's wire form); `Decimal` only, never floats.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
+
+from eth_account import Account
+from eth_utils import keccak
+from web3 import Web3
+
+from offchain.api.client import ApiError, Client
+from offchain.chain.deployment import Deployment
+from offchain.chain.sender import SendPolicy, TxFailed, TxSender
+
+log = logging.getLogger("offchain.sim")
+
+CONTINUOUS = "continuous"
+REOPENING = ("cooldown", "auction")
+REQUOTE_S = 10.0  # makers refresh their ladder this often
+SETUP_GAS = 300_000  # a mint, an approve or a deposit (sent unestimated: they depend on each other)
+
+
+@dataclass
+class SimSettings:
+    """What the simulation trades and how often it crashes."""
+
+    api_url: str = "http://127.0.0.1:8000"
+    rpc_url: str = "http://127.0.0.1:8545"
+    deployment: Path | None = None
+    symbol: str = "USDE-USDC"
+    makers: int = 2
+    traders: int = 3
+    seed: int = 7
+    step_s: float = 1.0
+    first_crash_s: float = 60.0
+    crash_every_s: float = 180.0
+    seconds: float = 0.0  # 0: until stopped
+    maker_size: str = "5000"
+    maker_levels: int = 5
+
+
+class Participant:
+    """A wallet with its own key, its API client and its chain sender."""
+
+    def __init__(self, name: str, key: bytes, w3: Web3, api_url: str):
+        self.name = name
+        self.account = Account.from_key(key)
+        self.address = self.account.address
+        self.client = Client(api_url, key)
+        self.sender = TxSender(w3, self.account, SendPolicy(receipt_timeout_s=20))
+        self.live: dict[str, str] = {}  # client id -> side, of this participant's resting orders
+
+    def order(self, symbol: str, side: str, qty: str, price: str | None = None, **options) -> dict | None:
+        try:
+            placed = self.client.place_order(symbol, side, qty, price, **options)
+        except ApiError as exc:
+            log.debug("%s %s %s@%s refused: %s", self.name, side, qty, price, exc.code)
+            return None
+        if placed.get("status") == "open":
+            self.live[placed["client_id"]] = side
+        return placed
+
+    def cancel_all(self, side: str | None = None) -> None:
+        for cid, s in list(self.live.items()):
+            if side is None or s == side:
+                try:
+                    self.client.cancel(client_id=cid)
+                except ApiError:
+                    pass  # filled or already gone
+                self.live.pop(cid, None)
+
+
+def participant_key(seed: int, name: str) -> bytes:
+    """A deterministic demo key per participant (devnet only: anyone can derive it)."""
+    return keccak(f"breakwater-demo:{seed}:{name}".encode())
+
+
+class MarketSim:
+    """Set up the participants on-chain, then run the market until stopped (module docstring)."""
+
+    def __init__(self, settings: SimSettings, stop: threading.Event | None = None):
+        self.s = settings
+        self.stop = stop or threading.Event()
+        self.rng = random.Random(settings.seed)
+        self.w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+        chain_id = self.w3.eth.chain_id
+        self.deployment = Deployment.load(chain_id=chain_id, path=settings.deployment)
+        make = lambda name: Participant(name, participant_key(settings.seed, name), self.w3, settings.api_url)  # noqa: E731
+        self.makers = [make(f"maker{i}") for i in range(settings.makers)]
+        self.traders = [make(f"trader{i}") for i in range(settings.traders)]
+        self.dumper = make("dumper")
+        self.arb = make("arbitrageur")
+        self.tick = Decimal("0.0001")
+        self.crashes = 0
+        self.halts_seen = 0
+        self.reopenings_seen = 0
+        self._phase = "calm"
+        self._crash_started = 0.0
+        self._last_state = CONTINUOUS
+        self._last_quote = 0.0
+
+    # -- setup ----------------------------------------------------------------------------------
+    def contract(self, name: str):
+        return self.deployment.contract(self.w3, name)
+
+    def fund(self) -> None:
+        """Gas, faucet tokens, Custody deposits (and a pool allowance for the arbitrageur).
+
+        Every participant's transactions are signed with consecutive nonces and sent at once, so
+        that the set-up takes a few blocks whatever the devnet's block time.
+        """
+        custody, pool = self.contract("Custody"), self.contract("Pool")
+        plans = [(p, {"USDC": 200_000, "USDE": 200_000}) for p in self.makers]
+        plans += [(p, {"USDC": 20_000, "USDE": 20_000}) for p in self.traders]
+        plans += [(self.dumper, {"USDE": 300_000})]
+        sent = []
+        for p, amounts in plans:
+            calls = []
+            for symbol, whole in amounts.items():
+                token = self.contract(symbol)
+                atoms = whole * 10 ** token.functions.decimals().call()
+                calls += [
+                    token.functions.mint(p.address, atoms),
+                    token.functions.approve(custody.address, atoms),
+                    custody.functions.deposit(token.address, atoms),
+                ]
+            sent += self._send_all(p, calls)
+            log.info("%s %s deposits %s through Custody", p.name, p.address, amounts)
+        calls = []
+        for symbol in ("USDC", "USDE"):
+            token = self.contract(symbol)
+            atoms = 1_000_000 * 10 ** token.functions.decimals().call()
+            calls += [
+                token.functions.mint(self.arb.address, atoms),
+                token.functions.approve(pool.address, atoms),
+            ]
+        sent += self._send_all(self.arb, calls)
+        for tx_hash in sent:
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+            if receipt["status"] != 1:
+                raise RuntimeError(f"set-up transaction {tx_hash.hex()} reverted")
+
+    def _send_all(self, p: Participant, calls: list) -> list:
+        """Give `p` gas money and send `calls` from it with consecutive nonces; return the hashes."""
+        self.w3.provider.make_request("anvil_setBalance", [p.address, hex(100 * 10**18)])
+        nonce = self.w3.eth.get_transaction_count(p.address, "pending")
+        gas_price = 2 * self.w3.eth.gas_price + 1
+        chain_id = self.w3.eth.chain_id
+        hashes = []
+        for i, call in enumerate(calls):
+            tx = call.build_transaction(
+                {
+                    "from": p.address,
+                    "nonce": nonce + i,
+                    "gas": SETUP_GAS,
+                    "gasPrice": gas_price,
+                    "chainId": chain_id,
+                }
+            )
+            hashes.append(self.w3.eth.send_raw_transaction(p.account.sign_transaction(tx).raw_transaction))
+        return hashes
+
+    def wait_for_credits(self, timeout: float = 120.0) -> None:
+        """Wait until the daemon credited every participant's deposits."""
+        deadline = time.monotonic() + timeout
+        for p in [*self.makers, *self.traders, self.dumper]:
+            while not self.stop.is_set():
+                view = p.client.account()
+                if view.get("exists") and view.get("balances"):
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{p.name}'s deposits were not credited within {timeout}s")
+                time.sleep(0.5)
+
+    # -- the market ------------------------------------------------------------------------------
+    def market(self) -> dict:
+        return next(m for m in self.makers[0].client.markets() if m["symbol"] == self.s.symbol)
+
+    def fair(self, market: dict) -> Decimal:
+        for key in ("index_price", "mark_price", "mid", "last_price"):
+            if market.get(key):
+                return Decimal(market[key])
+        return Decimal(1)
+
+    def px(self, value: Decimal) -> str:
+        return str(value.quantize(self.tick, rounding=ROUND_DOWN))
+
+    def quote(self, fair: Decimal, thin: bool = False) -> None:
+        """Each maker replaces its ladder: normal around `fair`, or thin and far (the vacuum)."""
+        for i, maker in enumerate(self.makers):
+            maker.cancel_all()
+            if thin:
+                offsets = [Decimal("0.012"), Decimal("0.02"), Decimal("0.03"), Decimal("0.045")]
+                size = "400"
+            else:
+                offsets = [
+                    Decimal("0.0005") * (k + 1) + Decimal("0.0002") * i for k in range(self.s.maker_levels)
+                ]
+                size = self.s.maker_size
+            for off in offsets:
+                maker.order(self.s.symbol, "buy", size, self.px(fair * (1 - off)), post_only=True)
+                maker.order(self.s.symbol, "sell", size, self.px(fair * (1 + off)), post_only=True)
+        self._last_quote = time.monotonic()
+
+    def trade(self, market: dict, fair: Decimal) -> None:
+        """Traders: IOC at the touch while continuous, crossing limits while the market reopens."""
+        state = market["state"]
+        for trader in self.traders:
+            if self.rng.random() > 0.4:
+                continue
+            side = self.rng.choice(("buy", "sell"))
+            qty = str(self.rng.randint(50, 800))
+            if state == CONTINUOUS:
+                touch = market["best_ask"] if side == "buy" else market["best_bid"]
+                if touch:
+                    trader.order(self.s.symbol, side, qty, touch, tif="IOC")
+            elif state in REOPENING:
+                edge = Decimal("1.001") if side == "buy" else Decimal("0.999")
+                trader.order(self.s.symbol, side, qty, self.px(fair * edge))
+
+    def swap_pool(self) -> None:
+        """The arbitrageur nudges the on-chain pool (its oracle is the engine's index)."""
+        if self.rng.random() > 0.15:
+            return
+        pool = self.contract("Pool")
+        symbol = self.rng.choice(("USDC", "USDE"))
+        token = self.contract(symbol)
+        atoms = self.rng.randint(100, 2_000) * 10 ** token.functions.decimals().call()
+        deadline = self.w3.eth.get_block("latest")["timestamp"] + 300
+        try:
+            self.arb.sender.send(pool.functions.swap(token.address, atoms, 0, self.arb.address, deadline))
+        except TxFailed as exc:
+            log.debug("pool swap refused: %s", exc)
+
+    def crash_step(self, fair: Decimal) -> None:
+        """The dumper sells into the thin ladder with IOC orders a little lower each step."""
+        depth = Decimal("0.02") + Decimal("0.01") * min(int(time.monotonic() - self._crash_started), 8)
+        self.dumper.order(self.s.symbol, "sell", "1500", self.px(fair * (1 - depth)), tif="IOC")
+
+    def step(self, elapsed: float) -> None:
+        market = self.market()
+        fair = self.fair(market)
+        state = market["state"]
+        if state != self._last_state:
+            log.info(
+                "%s: %s -> %s (index %s, last %s)",
+                self.s.symbol,
+                self._last_state,
+                state,
+                fair,
+                market["last_price"],
+            )
+            if state == "halted":
+                self.halts_seen += 1
+            if state == CONTINUOUS and self._last_state in REOPENING:
+                self.reopenings_seen += 1
+            self._last_state = state
+        next_crash = self.s.first_crash_s + self.crashes * self.s.crash_every_s
+        if self._phase == "calm" and state == CONTINUOUS and elapsed >= next_crash:
+            self._phase = "crash"
+            self._crash_started = time.monotonic()
+            self.crashes += 1
+            log.info("crash episode %d: makers pull their quotes, a seller dumps USDE", self.crashes)
+            self.quote(fair, thin=True)
+        if self._phase == "crash":
+            if state == CONTINUOUS and time.monotonic() - self._crash_started < 30:
+                self.crash_step(fair)
+                return
+            self._phase = "recover"  # halted (or the dump ran out): liquidity comes back
+            self.quote(fair)
+        elif time.monotonic() - self._last_quote >= REQUOTE_S or not any(m.live for m in self.makers):
+            self.quote(fair)
+        if self._phase == "recover" and state == CONTINUOUS and self.halts_seen >= self.crashes:
+            self._phase = "calm"
+        self.trade(market, fair)
+        self.swap_pool()
+
+    def run(self) -> dict:
+        """Fund, wait for the credits, then trade until `seconds` pass or `stop` is set."""
+        self.fund()
+        self.wait_for_credits()
+        started = time.monotonic()
+        log.info("market simulation running: %d makers, %d traders", len(self.makers), len(self.traders))
+        while not self.stop.is_set():
+            elapsed = time.monotonic() - started
+            if self.s.seconds and elapsed >= self.s.seconds:
+                break
+            try:
+                self.step(elapsed)
+            except Exception:  # the daemon restarting, a refused request: keep the market alive
+                log.exception("simulation step failed")
+            self.stop.wait(self.s.step_s)
+        return {"crashes": self.crashes, "halts": self.halts_seen, "reopenings": self.reopenings_seen}
