@@ -26,13 +26,18 @@ ORDER_TYPES = {
         {"name": "qty", "type": "string"},
         {"name": "tif", "type": "string"},
         {"name": "client_id", "type": "string"},
+        {"name": "post_only", "type": "bool"},
+        {"name": "reduce_only", "type": "bool"},
+        {"name": "stp", "type": "string"},
         {"name": "nonce", "type": "uint256"},
         {"name": "expiry", "type": "uint256"},
     ]
 }
+# A cancel names the order by the engine's id (`oid`, client_id "") or by its client id (oid 0).
 CANCEL_TYPES = {
     "Cancel": [
         {"name": "account", "type": "address"},
+        {"name": "oid", "type": "uint256"},
         {"name": "client_id", "type": "string"},
         {"name": "nonce", "type": "uint256"},
         {"name": "expiry", "type": "uint256"},
@@ -46,6 +51,15 @@ PROOF_REQUEST_TYPES = {
     ]
 }
 PRIMARY_TYPES = {"Order": ORDER_TYPES, "Cancel": CANCEL_TYPES, "ProofRequest": PROOF_REQUEST_TYPES}
+
+
+def account_name(address: str) -> str:
+    """Return the engine account name of a wallet: its EIP-55 checksummed address.
+
+    Every adapter that names a wallet's account (API, chain watcher deposits, proofs) uses this form,
+    so one wallet is one account whatever case a client writes its address in.
+    """
+    return to_checksum_address(address)
 
 
 class SignatureError(Exception):

@@ -21,6 +21,9 @@ def order(account=TRADER.address, **over):
         "qty": "100",
         "tif": "GTC",
         "client_id": "t-1",
+        "post_only": False,
+        "reduce_only": False,
+        "stp": "cancel_maker",
         "nonce": 1,
         "expiry": NOW + 60,
     }

@@ -1,0 +1,63 @@
+"""API errors: one JSON shape, `{"code": ..., "message": ...}`, with stable snake_case codes.
+
+The API's own codes are below; an order or cancel the engine refuses answers with the engine's
+rejection code (`insufficient_balance`, `bad_tick`, `price_out_of_band`, `not_continuous`, ...,
+see docs/engine.md) and HTTP 400, or 404 for the `unknown_*` codes.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+# code -> HTTP status
+API_CODES = {
+    "bad_request": 422,  # the body or a parameter does not parse (names the field)
+    "bad_signature": 401,  # the signature does not decode or was not made by the account
+    "expired": 401,  # the signed request's expiry has passed
+    "expiry_too_far": 400,  # a signed request may be valid for at most a day
+    "nonce_reused": 409,  # this account already used this nonce
+    "not_owner": 403,  # the order or the proof belongs to another account
+    "rate_limited": 429,  # too many requests from this IP or account; see Retry-After
+    "unknown_market": 404,
+    "unknown_order": 404,
+    "unknown_account": 404,
+    "no_proof": 404,  # no attested epoch yet, or the account is not in it
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "internal": 500,
+}
+
+
+class ErrorBody(BaseModel):
+    """Every error response."""
+
+    code: str
+    message: str
+
+
+class ApiError(Exception):
+    """Raised by a route; the app turns it into an `ErrorBody` response."""
+
+    def __init__(self, code: str, message: str, status: int | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status or status_for(code)
+        self.headers = headers
+
+
+def status_for(code: str) -> int:
+    """Return the HTTP status of a code (an engine rejection: 400, or 404 for `unknown_*`)."""
+    if code in API_CODES:
+        return API_CODES[code]
+    return 404 if code.startswith("unknown_") else 400
+
+
+def responses(*codes: str) -> dict:
+    """OpenAPI `responses=` for a route that can answer with these codes."""
+    out: dict[int, dict] = {}
+    for code in codes:
+        status = status_for(code)
+        entry = out.setdefault(status, {"model": ErrorBody, "description": ""})
+        entry["description"] = ", ".join(filter(None, [entry["description"], code]))
+    return out

@@ -1,0 +1,358 @@
+// Breakwater dashboard: vanilla JS, no build step. State comes from /status, /trades and the
+// WebSocket (/ws): book snapshots and deltas, trades, breaker transitions, status every second.
+// Amounts arrive as decimal strings; they are shown as they are and turned into numbers only to
+// size the depth bars.
+"use strict";
+
+const BOOK_ROWS = 12;
+const METRIC_LABELS = {
+  cvd: ["CVD", "|local price − index| / index"],
+  rl: ["R\u2097", "depth within ±1 % / 30-day median"],
+  si: ["S\u1d62", "slippage of the reference market order"],
+  vp: ["V\u209a", "price change over 5 minutes"],
+  lce: ["LCE", "liquidations within reach / open interest"],
+};
+
+const state = {
+  status: null,
+  selected: null,
+  books: {},      // symbol -> {bids: Map(price -> qty), asks: Map}
+  trades: {},     // symbol -> [trade, ...] newest first
+  alerts: [],
+  connected: false,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k === "style") node.style.cssText = v;
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) {
+    node.append(child instanceof Node ? child : document.createTextNode(child ?? ""));
+  }
+  return node;
+}
+
+const pct = (ppm) => (ppm === null || ppm === undefined ? "n/a" : (ppm / 10000).toFixed(2) + " %");
+const show = (v) => (v === null || v === undefined || v === "" ? "–" : String(v));
+const clock = (ms) => (ms ? new Date(ms).toLocaleTimeString() : "–");
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.floor(seconds / 60)} min`;
+  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+}
+
+// -- data in ------------------------------------------------------------------------------------
+async function fetchJSON(path) {
+  const r = await fetch(path, { cache: "no-store" });
+  if (!r.ok) throw new Error(`${path}: ${r.status}`);
+  return r.json();
+}
+
+async function refreshStatus() {
+  try {
+    applyStatus(await fetchJSON("/status"));
+  } catch (e) {
+    console.warn(e);
+  }
+}
+
+async function loadTrades() {
+  try {
+    const trades = await fetchJSON("/trades?limit=100");
+    state.trades = {};
+    for (const t of trades.slice().reverse()) addTrade(t);
+  } catch (e) {
+    console.warn(e);
+  }
+}
+
+function applyStatus(status) {
+  state.status = status;
+  const symbols = Object.keys(status.markets);
+  if (!state.selected || !status.markets[state.selected]) {
+    // prefer a market that is not trading: that is what the operator must see first
+    state.selected = symbols.find((s) => status.markets[s].state !== "continuous") || symbols[0] || null;
+  }
+  render();
+}
+
+function applyBook(kind, data) {
+  let book = state.books[data.symbol];
+  if (kind === "snapshot" || !book) book = state.books[data.symbol] = { bids: new Map(), asks: new Map() };
+  for (const side of ["bids", "asks"]) {
+    for (const [price, qty] of data[side]) {
+      if (qty === "0") book[side].delete(price);
+      else book[side].set(price, qty);
+    }
+  }
+  book.mid = data.mid;
+  book.last = data.last_price;
+  book.state = data.state;
+  if (state.status && state.status.markets[data.symbol]) {
+    const m = state.status.markets[data.symbol];
+    m.mid = data.mid;
+    m.last_price = data.last_price;
+    m.state = data.state;
+  }
+}
+
+function addTrade(t) {
+  const list = (state.trades[t.symbol] = state.trades[t.symbol] || []);
+  list.unshift(t);
+  if (list.length > 100) list.length = 100;
+}
+
+function onMessage(msg) {
+  const { channel, type, data } = msg;
+  if (channel === "book") applyBook(type, data);
+  else if (channel === "trades") addTrade(data);
+  else if (channel === "status") return applyStatus(data);
+  else if (channel === "breaker") {
+    if (state.status && state.status.markets[data.symbol]) {
+      const m = state.status.markets[data.symbol];
+      m.state = type === "breaker" ? data.to_state : data.state;
+      m.breaker.state = m.state;
+      m.breaker.reason = data.reason;
+    }
+    refreshStatus();
+  } else if (channel === "chain" && state.status) {
+    if (type === "chain_status") Object.assign(state.status.chain, strip(data));
+    else if (type === "por_epoch") state.status.por = strip(data);
+  } else if (channel === "alerts") {
+    state.alerts.unshift(data);
+  } else if (channel === "market" && type === "index" && state.status) {
+    const m = state.status.markets[data.symbol];
+    if (m) {
+      m.index_price = data.index_price;
+      m.index_sources[data.source] = data.price;
+    }
+  }
+  render();
+}
+
+function strip(data) {
+  const out = { ...data };
+  delete out.event;
+  delete out.ts;
+  return out;
+}
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${proto}://${location.host}/ws?channels=book,trades,breaker,market,status,chain,alerts`);
+  ws.onopen = () => {
+    state.connected = true;
+    loadTrades();
+    renderConnection();
+  };
+  ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+  ws.onclose = () => {
+    state.connected = false;
+    renderConnection();
+    setTimeout(connect, 2000);
+  };
+}
+
+// -- rendering ------------------------------------------------------------------------------------
+function renderConnection() {
+  $("conn").className = "dot " + (state.connected ? "on" : "off");
+  $("conn-text").textContent = state.connected ? "live" : "reconnecting…";
+}
+
+function render() {
+  const s = state.status;
+  if (!s) return;
+  $("seq").textContent = s.seq;
+  $("clock").textContent = clock(s.ts);
+  renderMarkets(s);
+  renderBanner(s);
+  const m = s.markets[state.selected];
+  if (m) {
+    renderMarket(s, m);
+    renderMetrics(m.breaker);
+    renderBook(m);
+    renderTrades(m.symbol);
+  }
+  renderReserves(s);
+  renderInsurance(s);
+  renderAlerts(s);
+}
+
+function renderMarkets(s) {
+  const nav = $("markets");
+  nav.replaceChildren(
+    ...Object.values(s.markets).map((m) => {
+      const b = el("button", { class: m.symbol === state.selected ? "selected" : "", "data-symbol": m.symbol },
+        m.symbol, el("span", { class: `state ${m.state}` }, m.state));
+      b.onclick = () => {
+        state.selected = m.symbol;
+        render();
+      };
+      return b;
+    }),
+  );
+}
+
+function renderBanner(s) {
+  const stopped = Object.values(s.markets).filter((m) => m.state !== "continuous");
+  const banner = $("banner");
+  if (!stopped.length) {
+    banner.className = "banner hidden";
+    return;
+  }
+  banner.className = "banner";
+  banner.textContent = stopped
+    .map((m) => {
+      const b = m.breaker || {};
+      let text = `${m.symbol} ${m.state.toUpperCase()}`;
+      if (b.reason) text += ` (${b.reason})`;
+      if (b.since) text += ` since ${clock(b.since)}`;
+      if (m.state === "halted") {
+        text += b.manual ? ": operator halt, resumes on the operator's command"
+          : `: reopens when CVD < 1 %, R_L > 50 % and LCE is safe` + (b.halt_until ? `, not before ${clock(b.halt_until)}` : "");
+      } else if (b.next_deadline) {
+        text += `, next phase at ${clock(b.next_deadline)}`;
+      }
+      return text;
+    })
+    .join(" · ");
+}
+
+function poolPrice(s, m) {
+  const pool = s.chain && s.chain.pool;
+  if (pool && (!pool.symbol || pool.symbol === m.symbol) && pool.price) return pool.price;
+  for (const src of ["pool", "onchain", "chain", "curve"]) if (m.index_sources[src]) return m.index_sources[src];
+  return null;
+}
+
+function renderMarket(s, m) {
+  $("m-symbol").textContent = m.symbol;
+  const badge = $("m-state");
+  badge.textContent = m.state;
+  badge.className = `state ${m.state}`;
+  const b = m.breaker || {};
+  $("m-reason").textContent = m.state === "continuous" ? `${m.kind} · ${m.base}/${m.quote}`
+    : `${b.reason || "stopped"} · since ${clock(b.since)}` + (b.halt_until ? ` · earliest reopen ${clock(b.halt_until)}` : "");
+  $("p-mid").textContent = show(m.mid);
+  $("p-last").textContent = show(m.last_price);
+  $("p-index").textContent = show(m.index_price);
+  $("p-pool").textContent = show(poolPrice(s, m));
+  $("p-mark").textContent = show(m.mark_price);
+  $("p-frozen").textContent = show(b.frozen_mark);
+  const sources = Object.entries(m.index_sources).map(([k, v]) => `${k} ${v}`).join(" · ");
+  $("p-sources").textContent = sources ? `index sources: ${sources}` : "no index source yet";
+}
+
+function renderMetrics(b) {
+  const body = $("metrics").querySelector("tbody");
+  const last = b.last_transition;
+  $("last-move").textContent = last
+    ? `last move ${last.from_state} → ${last.to_state} (${last.reason}) at ${clock(last.ts)}`
+    : "no breaker move since the server started";
+  const rows = Object.entries(b.metrics || {}).map(([name, mt]) => {
+    const [label, help] = METRIC_LABELS[name] || [name, ""];
+    const scale = Math.max(mt.trip_ppm * 2, mt.value_ppm || 0, 1);
+    const width = mt.value_ppm === null ? 0 : Math.min(100, (100 * mt.value_ppm) / scale);
+    const trip = Math.min(100, (100 * mt.trip_ppm) / scale);
+    const cls = mt.beyond_trip ? "hot" : mt.value_ppm === null ? "" : "ok";
+    const when = mt.trips_when === "above" ? ">" : "<";
+    const back = mt.recover_ppm === null ? "–" : `${mt.trips_when === "above" ? "<" : ">"} ${pct(mt.recover_ppm)}`;
+    const then = mt.at_transition_ppm === null || mt.at_transition_ppm === undefined ? "–" : pct(mt.at_transition_ppm);
+    return el("tr", { class: cls, "data-metric": name, title: help },
+      el("td", {}, label), el("td", { class: "val" }, pct(mt.value_ppm)),
+      el("td", { class: mt.beyond_trip_at_transition ? "then hot" : "then" }, then),
+      el("td", {}, `${when} ${pct(mt.trip_ppm)}`),
+      el("td", {}, back),
+      el("td", {}, el("div", { class: "bar" }, el("span", { style: `width:${width}%` }), el("i", { style: `left:${trip}%` }))));
+  });
+  body.replaceChildren(...rows);
+}
+
+function renderBook(m) {
+  const book = state.books[m.symbol] || { bids: new Map(), asks: new Map() };
+  const asks = [...book.asks.entries()].sort((a, b) => Number(a[0]) - Number(b[0])).slice(0, BOOK_ROWS);
+  const bids = [...book.bids.entries()].sort((a, b) => Number(b[0]) - Number(a[0])).slice(0, BOOK_ROWS);
+  const cum = (levels) => {
+    let total = 0;
+    return levels.map(([p, q]) => [p, q, (total += Number(q))]);
+  };
+  const a = cum(asks), bb = cum(bids);
+  const max = Math.max(a.length ? a[a.length - 1][2] : 0, bb.length ? bb[bb.length - 1][2] : 0, 1);
+  const row = ([p, q, c]) => el("tr", {},
+    el("td", { class: "px" }, p),
+    el("td", { class: "qty" }, el("div", { class: "depth", style: `width:${(100 * c) / max}%` }), q));
+  $("asks").querySelector("tbody").replaceChildren(...a.slice().reverse().map(row));
+  $("bids").querySelector("tbody").replaceChildren(...bb.map(row));
+  const bestBid = bids.length ? bids[0][0] : null, bestAsk = asks.length ? asks[0][0] : null;
+  $("spread").textContent = bestBid && bestAsk ? `mid ${show(m.mid)} · spread ${(Number(bestAsk) - Number(bestBid)).toPrecision(4)}`
+    : "one side empty";
+  $("book-note").textContent = m.state !== "continuous" ? "(not matching: orders rest until the auction)" : "";
+}
+
+function renderTrades(symbol) {
+  const trades = state.trades[symbol] || [];
+  $("trades").querySelector("tbody").replaceChildren(...trades.slice(0, 30).map((t) =>
+    el("tr", {}, el("td", {}, clock(t.ts)), el("td", { class: t.taker_side }, t.price), el("td", {}, t.qty),
+      el("td", { class: t.taker_side }, t.taker_side))));
+}
+
+function renderReserves(s) {
+  const chain = s.chain || {};
+  const att = chain.attestation || {};
+  const por = s.por || {};
+  const epoch = att.epoch ?? por.epoch;
+  let text = epoch ? `epoch ${epoch}` : "no attestation yet";
+  if (att.age_s !== undefined) text += ` · attested ${duration(att.age_s)} ago`;
+  if (att.fresh !== undefined) text += att.fresh ? " · fresh" : " · STALE";
+  if (att.heartbeat_s) text += ` (heartbeat ${duration(att.heartbeat_s)})`;
+  $("attestation").textContent = text;
+  const rows = Object.entries(chain.reserves || {}).map(([asset, r]) => {
+    const bps = typeof r === "object" ? r.ratio_bps : r;
+    const big = typeof bps === "string" || bps === null || bps === undefined;
+    const ratio = big ? "no liabilities" : (bps / 100).toFixed(2) + " %";
+    const cls = !big && bps < 10000 ? "ratio low" : "ratio ok";
+    return el("tr", { "data-asset": asset }, el("td", {}, asset), el("td", { class: cls }, ratio),
+      el("td", {}, show(r.reserves)), el("td", {}, show(r.liabilities)));
+  });
+  $("reserves").querySelector("tbody").replaceChildren(...rows);
+}
+
+function renderInsurance(s) {
+  const rows = [];
+  const fund = (s.chain && s.chain.insurance_fund) || null;
+  if (fund && fund.assets !== undefined) {
+    rows.push(el("tr", {}, el("th", {}, "on-chain fund"), el("td", { id: "fund-assets" }, `${fund.assets} ${fund.asset || ""}`)));
+    if (fund.cover_headroom !== undefined) {
+      rows.push(el("tr", {}, el("th", {}, "cover headroom"), el("td", {}, `${fund.cover_headroom} ${fund.asset || ""}`)));
+    }
+    if (fund.frozen !== undefined) rows.push(el("tr", {}, el("th", {}, "unstaking"), el("td", {}, fund.frozen ? "FROZEN" : "open")));
+  } else if (fund && typeof fund === "object") {
+    for (const [k, v] of Object.entries(fund)) rows.push(el("tr", {}, el("th", {}, `on-chain ${k}`), el("td", {}, show(v))));
+  }
+  const ins = s.insurance || { balances: {}, bad_debt: {} };
+  for (const [k, v] of Object.entries(ins.balances)) rows.push(el("tr", {}, el("th", {}, `backstop account`), el("td", {}, `${v} ${k}`)));
+  for (const [k, v] of Object.entries(ins.bad_debt)) rows.push(el("tr", {}, el("th", {}, `bad debt ${k}`), el("td", {}, v)));
+  if (!rows.length) rows.push(el("tr", {}, el("td", { class: "muted" }, "nothing reported yet")));
+  $("insurance").querySelector("tbody").replaceChildren(...rows);
+}
+
+function renderAlerts(s) {
+  const seen = new Set();
+  const all = [...state.alerts, ...(s.alerts || []).slice().reverse()].filter((a) => {
+    const key = `${a.ts}|${a.kind}|${a.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  $("alerts").replaceChildren(...(all.length ? all.slice(0, 20).map((a) =>
+    el("li", {}, `${clock(a.ts)} ${a.kind}: ${a.message}`)) : [el("li", { class: "muted" }, "no alerts")]));
+}
+
+refreshStatus().then(connect);

@@ -1,0 +1,116 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by Playwright): it loads from a running
+server, follows the stream live, and shows the market halted after a scripted crash. The screenshot
+is kept in test-artifacts/ for a human to look at."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from api_venue import DOMAIN, GENEROUS, GENESIS, SYMBOL, Clock, open_service, script_crash, submit
+
+from offchain.api.app import create_app
+from offchain.chain.devnet import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None,
+    reason=f"{CHROMIUM} is missing (make install puts Debian's chromium there)",
+)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """uvicorn on a free 127.0.0.1 port serving the API over a real service and journal."""
+    clock = Clock()
+    service = open_service(tmp_path / "journal.db", clock)
+    for wire in GENESIS:
+        submit(service, **wire)
+    # what the daemon's chain watcher reports: token amounts in atoms
+    service.update_chain_status(
+        block=1234,
+        pool={
+            "market": SYMBOL,
+            "index_price": 999_100,
+            "price_oracle": 999_100_000_000_000_000,
+            "halted": False,
+        },
+        reserves={
+            "USDC": {"ratio_bps": 10_412, "reserves": 10_412_000 * 10**6, "liabilities": 10_000_000 * 10**6},
+            "USDE": {"ratio_bps": 9_950, "reserves": 11_940_000 * 10**18, "liabilities": 12_000_000 * 10**18},
+        },
+        attestation={"epoch": 7, "age_s": 540, "fresh": True, "leaf_count": 3},
+        insurance_fund={"assets": 250_000 * 10**6, "cover_headroom": 50_000 * 10**6, "frozen": False},
+    )
+    app = create_app(service, domain=DOMAIN, rate_limit=GENEROUS, flush_ms=50, status_ms=250)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # as the daemon runs it
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", service, clock
+    srv.should_exit = True
+    thread.join(10)
+    app.state.close()
+    app.state.nonces.close()
+    service.runner.close()
+
+
+def test_the_dashboard_shows_the_market_halted_after_a_crash(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, service, clock = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url)
+            expect(page.locator("#m-state")).to_have_text("continuous", timeout=10_000)
+            expect(page.locator("#conn-text")).to_have_text("live", timeout=10_000)
+            expect(page.locator("#p-pool")).to_have_text("0.9991")
+            expect(page.locator("#p-index")).to_have_text("0.999")
+
+            events = script_crash(service, clock)  # while the page watches
+            assert [e.to_state for e in events if e.EVENT == "breaker"] == ["halted"]
+
+            expect(page.locator("#m-state")).to_have_text("halted", timeout=10_000)
+            expect(page.locator("#banner")).to_contain_text(f"{SYMBOL} HALTED (cvd_and_depth)")
+            # the two metrics that tripped it, as they stood at the trip: beyond their thresholds
+            expect(page.locator('#metrics tr[data-metric="cvd"] td.then')).to_have_class(
+                "then hot", timeout=5_000
+            )
+            expect(page.locator('#metrics tr[data-metric="rl"] td.then')).to_have_class("then hot")
+            expect(page.locator('#metrics tr[data-metric="rl"]')).to_have_class("hot")  # and still now
+            expect(page.locator("#last-move")).to_contain_text("continuous → halted (cvd_and_depth)")
+            expect(page.locator("#asks tbody tr")).to_have_count(10)
+            expect(page.locator("#trades tbody tr").first).to_contain_text("0.9995")
+            expect(page.locator('#reserves tr[data-asset="USDC"]')).to_contain_text("104.12 %10412000")
+            expect(page.locator('#reserves tr[data-asset="USDE"] td.ratio')).to_have_class("ratio low")
+            expect(page.locator("#attestation")).to_contain_text("epoch 7")
+            expect(page.locator("#fund-assets")).to_have_text("250000 USDC")
+            page.screenshot(path=str(ARTIFACTS / "dashboard-halted.png"), full_page=True)
+            assert errors == [], errors
+        finally:
+            browser.close()
