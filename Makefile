@@ -72,7 +72,7 @@ bench: install compile
 	python -m bench
 
 fuzz: install compile
-	python -m bench.fuzz
+	python -m bench.fuzz --examples 10000
 
 clean:
-	rm -rf .build .venv node_modules deployments/*.json bench/results.json
+	rm -rf .build .venv node_modules deployments/*.json

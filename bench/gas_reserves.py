@@ -141,6 +141,9 @@ def measure(seed: int = 2025) -> dict:
         c.send(fund.functions.cover(1_000 * 10**6, custody.address, "bad debt 1"))
         figures["fund_cover"] = c.send(fund.functions.cover(1_000 * 10**6, custody.address, "bad debt 2"))
 
+        # CircuitBreaker: a sentinel (the off-chain keeper) trips a protected target. Last: it halts Custody.
+        figures["breaker_trip"] = c.send(breaker.functions.trip(custody.address, 1000, 0))
+
     depth_20 = figures["verify_inclusion_depth_20"]["gas"]
     return {
         "figure": "gas_reserves",

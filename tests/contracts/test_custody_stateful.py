@@ -5,6 +5,7 @@ for everyone) over any stretch of time never exceeds what the rolling limit allo
 cap's recovery over that stretch, plus the deposits that bought room back.
 """
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -33,6 +34,11 @@ def within_rolling_limit(outflows, inflows, cap):
             if out > cap + cap * (t1 - t0) // WINDOW + credit:
                 return False
     return True
+
+
+def _examples(default: int) -> int:
+    """Sequences per run: the CI default, or BREAKWATER_FUZZ_EXAMPLES for `make fuzz` / the fuzz bench."""
+    return int(os.environ.get("BREAKWATER_FUZZ_EXAMPLES", default))
 
 
 class CustodyMachine(RuleBasedStateMachine):
@@ -149,5 +155,5 @@ class CustodyMachine(RuleBasedStateMachine):
         assert self.breaker.is_halted(self.custody) == self.halted
 
 
-CustodyMachine.TestCase.settings = settings(max_examples=20, stateful_step_count=30, deadline=None)
+CustodyMachine.TestCase.settings = settings(max_examples=_examples(20), stateful_step_count=30, deadline=None)
 TestCustodyMachine = CustodyMachine.TestCase

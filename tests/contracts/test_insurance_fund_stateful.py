@@ -5,6 +5,7 @@ share except a cover; unstaking succeeds exactly when the model says the cooldow
 window open and the protocol running; the cover role never pays more than its cap in 24 h.
 """
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -32,6 +33,11 @@ def price(fund):
 
 def not_lower(after, before):
     return after[0] * before[1] >= before[0] * after[1]
+
+
+def _examples(default: int) -> int:
+    """Sequences per run: the CI default, or BREAKWATER_FUZZ_EXAMPLES for `make fuzz` / the fuzz bench."""
+    return int(os.environ.get("BREAKWATER_FUZZ_EXAMPLES", default))
 
 
 class FundMachine(RuleBasedStateMachine):
@@ -193,5 +199,5 @@ class FundMachine(RuleBasedStateMachine):
         assert self.fund.is_frozen() == self.halted
 
 
-FundMachine.TestCase.settings = settings(max_examples=20, stateful_step_count=25, deadline=None)
+FundMachine.TestCase.settings = settings(max_examples=_examples(20), stateful_step_count=25, deadline=None)
 TestFundMachine = FundMachine.TestCase

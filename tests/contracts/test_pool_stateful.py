@@ -10,6 +10,7 @@ step the invariants of issue 3 must hold:
 - halted means no swap.
 """
 
+import os
 from fractions import Fraction
 
 import boa
@@ -29,6 +30,11 @@ ACTORS = LIQUIDITY_PROVIDERS + TRADERS + ("donor",)
 
 def _reason(exc: boa.BoaError) -> str:
     return exc.stack_trace.last_frame.pretty_vm_reason
+
+
+def _examples(default: int) -> int:
+    """Sequences per run: the CI default, or BREAKWATER_FUZZ_EXAMPLES for `make fuzz` / the fuzz bench."""
+    return int(os.environ.get("BREAKWATER_FUZZ_EXAMPLES", default))
 
 
 class PoolMachine(RuleBasedStateMachine):
@@ -267,7 +273,7 @@ def test_pool_state_machine(
     PoolMachine.governor, PoolMachine.guardian, PoolMachine.sentinel = governor, guardian, sentinel
     PoolMachine.stranger, PoolMachine.insurance_fund = stranger, insurance_fund
     run_state_machine_as_test(
-        PoolMachine, settings=settings(max_examples=25, stateful_step_count=30, deadline=None)
+        PoolMachine, settings=settings(max_examples=_examples(25), stateful_step_count=30, deadline=None)
     )
 
 
