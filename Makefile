@@ -15,10 +15,12 @@ INSTALLED := $(VENV)/.installed
 ANVIL := $(VENV)/bin/anvil
 ANVIL_STAMP := node_modules/.installed
 CHROMIUM := /usr/bin/chromium
+PG_STAMP := $(VENV)/.postgresql
+PG_SERVER_GLOB := /usr/lib/postgresql/*/bin/postgres
 
 .PHONY: install test lint compile demo devnet console bench fuzz clean
 
-install: $(INSTALLED) $(ANVIL_STAMP) $(CHROMIUM)
+install: $(INSTALLED) $(ANVIL_STAMP) $(CHROMIUM) $(PG_STAMP)
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +42,20 @@ $(CHROMIUM):
 		(apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
 		|| echo "warning: chromium could not be installed; the dashboard browser test will be skipped"; \
 	else echo "warning: no root/apt-get; install Debian's chromium for the dashboard browser test"; fi
+
+# Debian's PostgreSQL server: the tests run a throwaway cluster of it (tests/pg_cluster.py). The
+# server's path names its version, so a stamp records that one is installed. apt-get takes a lock:
+# one install at a time under `make -j`.
+$(PG_STAMP): | $(CHROMIUM)
+	@if ls $(PG_SERVER_GLOB) >/dev/null 2>&1; then mkdir -p $(@D) && touch $@; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		if apt-get install -y -q postgresql >/dev/null 2>&1 \
+			|| (apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null); \
+		then mkdir -p $(@D) && touch $@; \
+		else echo "warning: postgresql could not be installed; the PostgreSQL tests will be skipped"; fi; \
+	else echo "warning: no root/apt-get; install Debian's postgresql (or set BREAKWATER_TEST_PG_URL)" \
+		"for the PostgreSQL tests"; fi
 
 lint: install
 	ruff check .

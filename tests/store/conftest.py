@@ -1,18 +1,15 @@
-"""Store fixtures: every contract test runs on SQLite, and on PostgreSQL when a server is given.
+"""Store fixtures: every contract test runs on SQLite and on PostgreSQL.
 
-Set BREAKWATER_TEST_PG_URL (e.g. `postgresql://postgres@127.0.0.1/postgres`) to include
-PostgreSQL; each test then gets its own schema, dropped afterwards.
+PostgreSQL is the session's `pg_url` (tests/conftest.py): a throwaway cluster of the installed
+server, or the server BREAKWATER_TEST_PG_URL names. Each test gets its own schema, dropped afterwards.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from urllib.parse import quote
 
 import pytest
-
-PG_URL_ENV = "BREAKWATER_TEST_PG_URL"
 
 
 def _pg_schema_url(base: str, schema: str) -> str:
@@ -26,9 +23,7 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite://{tmp_path}/journal.db"
         return
-    base = os.environ.get(PG_URL_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL store tests need a server: set {PG_URL_ENV}=postgresql://...")
+    base = request.getfixturevalue("pg_url")  # only now: SQLite runs never start a server
     import psycopg
 
     schema = f"bw_test_{uuid.uuid4().hex[:12]}"

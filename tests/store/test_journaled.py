@@ -62,7 +62,9 @@ def test_snapshot_is_taken_every_n_commands(url):
         assert Engine.restore(snap.blob).state_hash() == snap.state_hash
 
 
-def test_reopening_resumes_at_the_same_state_and_seq(url):
+def test_reopening_resumes_at_the_same_state_and_seq(store_url):
+    """On each backend (the daemon takes a PostgreSQL journal URL too): snapshot + tail recovery."""
+    url = store_url
     with JournaledEngine.open(url, snapshot_every=25) as runner:
         submit_all(runner, 70)
         expected = runner.state_hash()
