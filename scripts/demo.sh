@@ -31,15 +31,13 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-rpc_up() {
-  curl -s -o /dev/null -X POST -H 'content-type: application/json' \
-    --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$RPC"
-}
+probe() { $PY -m offchain.chain.probe "$@"; }
+rpc_up() { probe rpc-up "$RPC"; }
 if rpc_up; then
   echo "something already answers on $RPC: stop it or set ANVIL_PORT" >&2
   exit 1
 fi
-if curl -s -o /dev/null "$API/status"; then
+if probe http-ok "$API/status"; then
   echo "something already answers on $API: stop it or set API_PORT" >&2
   exit 1
 fi
@@ -53,15 +51,14 @@ ape run deploy --network ethereum:local:foundry
 if [ -n "${DEMO_EXIT_AFTER_DEPLOY:-}" ]; then exit 0; fi
 
 # Deployed: from now on a block every second, so that deposits confirm and the pool's price flows.
-curl -s -o /dev/null -X POST -H 'content-type: application/json' \
-  --data '{"jsonrpc":"2.0","id":1,"method":"evm_setIntervalMining","params":[1]}' "$RPC"
+probe interval-mining "$RPC" 1
 
 $PY -m offchain daemon --config scripts/demo_daemon.toml --rpc-url "$RPC" \
   --journal "sqlite:///$DEMO_DIR/journal.db" --state "$DEMO_DIR/daemon_state.db" \
   --api-port "$API_PORT" >"$DEMO_DIR/daemon.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 300); do curl -s -o /dev/null "$API/status" && break; sleep 0.2; done
-if ! curl -s -o /dev/null "$API/status"; then
+for _ in $(seq 300); do probe http-ok "$API/status" && break; sleep 0.2; done
+if ! probe http-ok "$API/status"; then
   echo "the daemon did not start; its log:" >&2
   tail -n 40 "$DEMO_DIR/daemon.log" >&2
   exit 1
@@ -75,7 +72,7 @@ pids+=($SIM)
 
 echo
 echo "Breakwater demo"
-echo "  dashboard and API  $API/   (API docs: $API/docs)"
+echo "  dashboard and API  $API/   (OpenAPI schema: $API/openapi.json)"
 echo "  JSON-RPC           $RPC   (ape console: make console)"
 echo "  deployment         $DEPLOYMENTS/31337.json"
 sed 's/^/    /' "$DEPLOYMENTS/31337.json"
@@ -86,7 +83,7 @@ echo
 if [ -n "${DEMO_SECONDS:-}" ]; then
   wait "$SIM" || true
   tail -n 1 "$DEMO_DIR/sim.log"
-  curl -s "$API/status" >"$DEMO_DIR/status.json" && echo "status saved to $DEMO_DIR/status.json"
+  probe get "$API/status" "$DEMO_DIR/status.json" && echo "status saved to $DEMO_DIR/status.json"
   exit 0
 fi
 echo "Ctrl-C stops everything"
