@@ -3,9 +3,9 @@
     app = create_app(service, domain=Domain(chain_id, custody_address))
     uvicorn.run(app, host="127.0.0.1", port=8000)
 
-Writes (`POST /orders`, `DELETE /orders/...`) and the proof of reserves are EIP-712 requests
-signed by the account's key (`signing.py`); each carries a nonce, accepted once (`nonces.py`:
-durable, in the journal's database), and an expiry at most `max_expiry_s` ahead. A wallet's
+Writes (`POST /orders`, `DELETE /orders/...`, `POST /withdrawals`) and the proof of reserves are
+EIP-712 requests signed by the account's key (`signing.py`); each carries a nonce, accepted once
+(`nonces.py`: durable, in the journal's database), and an expiry at most `max_expiry_s` ahead. A wallet's
 engine account is its checksummed address (`signing.account_name`). Reads are public.
 
 Errors are `{"code", "message"}` (`errors.py`); amounts are decimal strings (`views.py`). Rate
@@ -43,6 +43,9 @@ from offchain.api.models import (
     ProofResult,
     SignedCancel,
     SignedOrder,
+    SignedWithdraw,
+    Withdrawal,
+    WithdrawalResult,
 )
 from offchain.api.nonces import NonceBook, nonces_for
 from offchain.api.prometheus import CONTENT_TYPE, Telemetry
@@ -51,6 +54,7 @@ from offchain.api.signing import (
     CANCEL_TYPES,
     ORDER_TYPES,
     PROOF_REQUEST_TYPES,
+    WITHDRAW_TYPES,
     Domain,
     SignatureError,
     account_name,
@@ -70,6 +74,17 @@ ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 ACCOUNT_PATTERN = r"^(0x[0-9a-fA-F]{40}|[A-Za-z0-9_.:-]{1,64})$"  # a wallet address or a plain account name
 SIGNED = ("bad_signature", "expired", "expiry_too_far", "nonce_reused", "rate_limited", "bad_request")
+# what the engine may answer a withdrawal with (core, risk and treasury checks)
+WITHDRAW_REFUSALS = (
+    "unknown_account",
+    "unknown_asset",
+    "bad_amount",
+    "insufficient_balance",
+    "insufficient_margin",
+    "insufficient_liquidity",
+    "negative_equity",
+    "withdrawals_paused",
+)
 
 
 def create_app(
@@ -94,6 +109,7 @@ def create_app(
     nonce_book = nonces if nonces is not None else nonces_for(service.runner.store)
     telemetry = Telemetry()
     tape = TradeTape()
+    rates = views.PoolRates()
     breaker_log = BreakerLog()
     status_cache = StatusCache(service, breaker_log, ttl_ms=min(status_ms, 1000))
     hub = Hub(service, flush_ms=flush_ms, status_ms=status_ms, telemetry=telemetry, status=status_cache)
@@ -364,6 +380,42 @@ def create_app(
     ) -> CancelResult:
         return cancel(body, oid=None, client_id=client_id)
 
+    @app.post(
+        "/withdrawals",
+        response_model=WithdrawalResult,
+        responses=responses(*SIGNED, *WITHDRAW_REFUSALS),
+        summary="Withdraw to the account's own address (signed Withdraw)",
+        tags=["withdrawals"],
+    )
+    def request_withdrawal(body: SignedWithdraw) -> WithdrawalResult:
+        """Debit the free balance now; the daemon pays it through `Custody.withdraw`, once.
+
+        Refused with the engine's code when the balance, the margin (`insufficient_margin`,
+        `negative_equity`) or a protocol pause (`withdrawals_paused`) forbids it.
+        """
+        msg = body.withdraw.model_dump()
+        account = authorise("Withdraw", msg, body.signature)
+        wire = {
+            "cmd": "withdraw",
+            "ts": 0,
+            "account": account,
+            "asset": msg["asset"],
+            "amount": msg["amount"],
+        }
+        with service.lock:
+            engine = service.engine
+            try:
+                cmd = parse_command(wire, engine)
+            except CommandFormatError as exc:
+                raise ApiError("bad_request", str(exc)) from None
+            events = service.submit(cmd)
+            refused(events, "withdraw", account)
+            wid = next(e.wid for e in events if e.EVENT == "withdrawal_requested" and e.account == account)
+            (record,) = [w for w in views.withdrawals_view(engine, account) if w["wid"] == wid]
+            return WithdrawalResult(
+                withdrawal=Withdrawal(**record), events=formatted(engine, events, account)
+            )
+
     @app.get(
         "/por/proof/{address}",
         response_model=ProofResult,
@@ -396,7 +448,7 @@ def create_app(
     def eip712() -> dict:
         return {
             "domain": typed_data(domain, "Order", {})["domain"],
-            "types": {**ORDER_TYPES, **CANCEL_TYPES, **PROOF_REQUEST_TYPES},
+            "types": {**ORDER_TYPES, **CANCEL_TYPES, **WITHDRAW_TYPES, **PROOF_REQUEST_TYPES},
             "max_expiry_s": max_expiry_s,
         }
 
@@ -408,6 +460,22 @@ def create_app(
         return service.read(lambda engine: [views.order_view(engine, o) for o in engine.open_orders(name)])
 
     @app.get(
+        "/withdrawals",
+        response_model=list[Withdrawal],
+        responses=responses("bad_request"),
+        summary="An account's withdrawals, newest first: requested, or paid with the transaction",
+        tags=["withdrawals"],
+    )
+    def withdrawals(
+        account: Annotated[str, Query(pattern=ACCOUNT_PATTERN)],
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[Withdrawal]:
+        name = named(account)
+        return [
+            Withdrawal(**w) for w in service.read(lambda engine: views.withdrawals_view(engine, name, limit))
+        ]
+
+    @app.get(
         "/accounts/{account}",
         responses=responses("bad_request"),
         summary="Balances, lending, borrows, positions, margin and open orders",
@@ -415,7 +483,9 @@ def create_app(
     )
     def get_account(account: Annotated[str, PathParam(pattern=ACCOUNT_PATTERN)]) -> dict:
         name = named(account)
-        return service.read(lambda engine: views.account_view(engine, name))
+        return service.read(
+            lambda engine: views.account_view(engine, name, rates.get(engine, service.clock_ms()))
+        )
 
     @app.get("/markets", summary="Every market: parameters, state, prices", tags=["markets"])
     def markets() -> list[dict]:

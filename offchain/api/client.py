@@ -4,6 +4,8 @@
     placed = client.place_order("USDE-USDC", "buy", qty="100", price="0.9990")
     client.cancel(oid=placed["oid"])
     client.account()                       # balances, lending, borrows, positions, margin, orders
+    client.withdraw("USDC", "120")         # paid on-chain to this key's address by the daemon
+    client.withdrawals()                   # requested, or paid with the transaction hash
     proof = client.proof()                 # the salt and inclusion proof, for `python -m offchain por verify`
 
 Amounts are decimal strings (or `Decimal`/`int`); floats are refused. The EIP-712 domain comes from
@@ -43,6 +45,9 @@ def amount(value: Any, field: str) -> str:
     if isinstance(value, str):
         return value
     raise TypeError(f"{field}: expected a decimal string, got {type(value).__name__}")
+
+
+_decimal = amount  # for methods whose parameter is called `amount`
 
 
 class Client:
@@ -127,6 +132,11 @@ class Client:
         message = self._stamp({"account": self.address, "oid": oid or 0, "client_id": client_id or ""})
         return {"cancel": message, "signature": self._sign("Cancel", message)}
 
+    def signed_withdraw(self, asset: str, amount: Any) -> dict:
+        """Return the body of `POST /withdrawals` (useful to send it yourself, or twice)."""
+        message = self._stamp({"account": self.address, "asset": asset, "amount": _decimal(amount, "amount")})
+        return {"withdraw": message, "signature": self._sign("Withdraw", message)}
+
     # -- writes -----------------------------------------------------------------------------------
     def place_order(self, symbol: str, side: str, qty: Any, price: Any = None, **options: Any) -> dict:
         """Place an order (limit when `price` is given, else market); return the server's result."""
@@ -137,6 +147,10 @@ class Client:
         body = self.signed_cancel(oid, client_id)
         path = f"/orders/{oid}" if oid is not None else f"/orders/by-client-id/{client_id}"
         return self._send("DELETE", path, json=body)
+
+    def withdraw(self, asset: str, amount: Any) -> dict:
+        """Withdraw `amount` of `asset` to this key's address; return `{"withdrawal", "events"}`."""
+        return self._send("POST", "/withdrawals", json=self.signed_withdraw(asset, amount))
 
     def proof(self, address: str | None = None) -> dict:
         """Fetch this account's salt and inclusion proof (`{"epoch", "proof"}`)."""
@@ -155,6 +169,10 @@ class Client:
 
     def open_orders(self, address: str | None = None) -> list:
         return self._get("/orders", params={"account": address or self.address})
+
+    def withdrawals(self, address: str | None = None, limit: int = 100) -> list:
+        """This account's withdrawals, newest first (`status` requested or paid, `tx` once paid)."""
+        return self._get("/withdrawals", params={"account": address or self.address, "limit": limit})
 
     def markets(self) -> list:
         return self._get("/markets")

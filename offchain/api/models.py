@@ -1,7 +1,7 @@
 """Request and response bodies of the API (they make the OpenAPI schema).
 
 Signed bodies carry the EIP-712 message exactly as the wallet signed it (`signing.ORDER_TYPES`,
-`CANCEL_TYPES`): amounts are decimal strings, never floats; the nonce and the expiry (unix seconds)
+`CANCEL_TYPES`, `WITHDRAW_TYPES`): amounts are decimal strings, never floats; the nonce and the expiry (unix seconds)
 are integers.
 """
 
@@ -64,6 +64,21 @@ class SignedCancel(_Strict):
     signature: Signature
 
 
+class WithdrawMessage(_Strict):
+    """The EIP-712 `Withdraw` a wallet signs: `amount` of `asset`, paid on-chain to `account` itself."""
+
+    account: Address
+    asset: Annotated[str, Field(min_length=1, max_length=32, examples=["USDC"])]
+    amount: Decimal
+    nonce: Uint256
+    expiry: Expiry
+
+
+class SignedWithdraw(_Strict):
+    withdraw: WithdrawMessage
+    signature: Signature
+
+
 class OrderResult(BaseModel):
     """What happened to a new order: its id, whether it rests, and every event it caused."""
 
@@ -78,6 +93,26 @@ class CancelResult(BaseModel):
     oid: int
     client_id: str | None
     cancelled_qty: str
+    events: list[dict[str, Any]]
+
+
+class Withdrawal(BaseModel):
+    """One withdrawal: `requested` (debited, owed on-chain) until Custody pays it (`paid`, with `tx`)."""
+
+    wid: int
+    account: str
+    asset: str
+    amount: str
+    status: Literal["requested", "paid"]
+    requested_ts: int = Field(description="ms since the epoch")
+    paid_ts: int | None = Field(description="ms since the epoch; null until paid")
+    tx: str = Field(description='the Custody.withdraw transaction, "" until paid')
+
+
+class WithdrawalResult(BaseModel):
+    """An accepted withdrawal request, and every event it caused (the account's own)."""
+
+    withdrawal: Withdrawal
     events: list[dict[str, Any]]
 
 

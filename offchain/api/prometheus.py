@@ -2,7 +2,12 @@
 
 Counters are fed from the service's event stream (orders, trades, rejections, breaker transitions,
 liquidations, alerts) and from the API itself (requests, refusals); gauges (market states, journal
-position, reserve ratios, WebSocket clients) are read when scraped.
+position, reserve ratios, WebSocket clients, the early warning's figures) are read when scraped.
+
+The early warning (`offchain.chain.early_warning`, read from `service.chain_status`) is exported as
+`breakwater_early_warning_<gauge>{asset}` per `GAUGES` entry (amounts in whole tokens, ratios in
+bps), `breakwater_early_warning_threshold_bps{check}`, `breakwater_early_warning_active{kind,asset}`
+(1 while the condition holds) and its counters `breakwater_early_warning_*_total`.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from typing import Any
+
+from offchain.chain.early_warning import CONDITIONS, GAUGES
+from offchain.core.codec import format_units
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATES = ("continuous", "halted", "cooldown", "auction")
@@ -85,9 +93,10 @@ class Telemetry:
 
     def _gauges(self, service: Any) -> list[str]:
         def states(engine):
-            return engine.now, {s: m.state for s, m in sorted(engine.markets.items())}
+            decimals = {a: asset.decimals for a, asset in engine.assets.items()}
+            return engine.now, {s: m.state for s, m in sorted(engine.markets.items())}, decimals
 
-        now, market_states = service.read(states)
+        now, market_states, decimals = service.read(states)
         lines = [
             "# HELP breakwater_journal_seq Commands journaled so far.",
             "# TYPE breakwater_journal_seq gauge",
@@ -126,4 +135,73 @@ class Telemetry:
                 "# TYPE breakwater_attestation_age_seconds gauge",
                 f"breakwater_attestation_age_seconds {attestation['age_s']}",
             ]
+        warning = chain.get("early_warning")
+        if isinstance(warning, dict):
+            lines += _early_warning(warning, decimals)
         return lines
+
+
+# early-warning counters exported as such (its alert counters are `breakwater_alerts_total` already)
+EARLY_WARNING_COUNTERS = {
+    "withdrawals_requested_total": "Withdrawal requests seen by the early warning since the daemon started.",
+    "large_transfers_total": "Large on-chain transfers of deployment tokens seen since the daemon started.",
+}
+
+
+def _early_warning(warning: dict, decimals: dict[str, int]) -> list[str]:
+    """The early warning's figures: per-asset gauges, thresholds, active conditions, counters."""
+    lines: list[str] = []
+    assets = warning.get("assets") if isinstance(warning.get("assets"), dict) else {}
+    for gauge, (unit, meaning) in GAUGES.items():
+        name = f"breakwater_early_warning_{gauge}"
+        samples = []
+        for asset, figures in sorted(assets.items()):
+            value = figures.get(gauge) if isinstance(figures, dict) else None
+            if not _is_int(value):
+                continue
+            if unit == "atoms":
+                if asset not in decimals:
+                    continue  # an asset the engine does not list: no unit to show it in
+                value = format_units(value, decimals[asset])
+            samples.append(f"{name}{_labels(('asset',), (asset,))} {value}")
+        if samples:
+            unit_text = "whole tokens" if unit == "atoms" else "basis points"
+            lines += [
+                f"# HELP {name} Early warning: {meaning} ({unit_text}).",
+                f"# TYPE {name} gauge",
+                *samples,
+            ]
+    thresholds = warning.get("thresholds")
+    if isinstance(thresholds, dict) and thresholds:
+        name = "breakwater_early_warning_threshold_bps"
+        lines += [
+            f"# HELP {name} Early warning: the level at which each check alerts (coverage: below it).",
+            f"# TYPE {name} gauge",
+        ]
+        for check, value in sorted(thresholds.items()):
+            if _is_int(value):
+                lines.append(f"{name}{_labels(('check',), (check.removesuffix('_bps'),))} {value}")
+    if assets:
+        active = {tuple(entry) for entry in warning.get("active", ()) if isinstance(entry, list | tuple)}
+        name = "breakwater_early_warning_active"
+        lines += [
+            f"# HELP {name} Early warning: 1 while a condition holds for an asset (its alert is raised).",
+            f"# TYPE {name} gauge",
+        ]
+        for kind in CONDITIONS:
+            for asset in sorted(assets):
+                lines.append(
+                    f"{name}{_labels(('kind', 'asset'), (kind, asset))} {int((kind, asset) in active)}"
+                )
+    counters = warning.get("counters")
+    if isinstance(counters, dict):
+        for key, help_text in EARLY_WARNING_COUNTERS.items():
+            name = f"breakwater_early_warning_{key}"
+            value = counters.get(key, 0)
+            if _is_int(value):
+                lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {value}"]
+    return lines
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

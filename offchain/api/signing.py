@@ -1,6 +1,6 @@
 """EIP-712 typed data for user actions: what a wallet signs, and how the API checks it.
 
-An order or a cancel is signed by the account's own key (eth-account, MetaMask, any EIP-712 wallet).
+An order, a cancel, a withdrawal or a proof request is signed by the account's own key (eth-account, MetaMask, any EIP-712 wallet).
 The signature binds the chain, the exchange (verifying contract = Custody), a per-account nonce and
 an expiry, so a captured request can be neither replayed nor used after it expires.
 """
@@ -50,7 +50,23 @@ PROOF_REQUEST_TYPES = {
         {"name": "expiry", "type": "uint256"},
     ]
 }
-PRIMARY_TYPES = {"Order": ORDER_TYPES, "Cancel": CANCEL_TYPES, "ProofRequest": PROOF_REQUEST_TYPES}
+# A withdrawal of `amount` (a decimal string in whole units, like every amount) of `asset` to the
+# account's own address: Custody pays only the account that signed, so no recipient is signed.
+WITHDRAW_TYPES = {
+    "Withdraw": [
+        {"name": "account", "type": "address"},
+        {"name": "asset", "type": "string"},
+        {"name": "amount", "type": "string"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "expiry", "type": "uint256"},
+    ]
+}
+PRIMARY_TYPES = {
+    "Order": ORDER_TYPES,
+    "Cancel": CANCEL_TYPES,
+    "Withdraw": WITHDRAW_TYPES,
+    "ProofRequest": PROOF_REQUEST_TYPES,
+}
 
 
 def account_name(address: str) -> str:

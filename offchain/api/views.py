@@ -14,8 +14,10 @@ from typing import Any
 
 from offchain.core.breaker import PriceRange, snapshot_metrics
 from offchain.core.codec import format_price, format_qty, format_units
+from offchain.core.lending import utilisation_ppm
 
 DEFAULT_DEPTH = 20
+RATES_TTL_MS = 5_000
 SAFE_JSON_INT = 2**53  # larger integers lose precision in JavaScript: sent as strings
 
 
@@ -122,8 +124,51 @@ def find_order(engine: Any, oid: int) -> Any:
 
 
 # -- accounts -----------------------------------------------------------------------------------------
-def account_view(engine: Any, name: str) -> dict:
-    """Balances, lending, borrows, positions, margin and open orders of one account."""
+class PoolRates:
+    """Each lending pool's utilisation and annual rates, recomputed at most every `ttl_ms`.
+
+    A pool's utilisation sums every account's balance of its asset: too slow to redo on every
+    account read under the sequencer lock, cheap every few seconds. Call `get` under the lock.
+    """
+
+    def __init__(self, ttl_ms: int = RATES_TTL_MS) -> None:
+        self.ttl_ms = ttl_ms
+        self._at: int | None = None
+        self._rates: dict[str, dict] = {}
+
+    def get(self, engine: Any, now_ms: int) -> dict[str, dict]:
+        if self._at is None or not 0 <= now_ms - self._at < self.ttl_ms:
+            self._rates = pool_rates(engine, now_ms)
+            self._at = now_ms
+        return self._rates
+
+
+def pool_rates(engine: Any, now_ms: int) -> dict[str, dict]:
+    """Per lending pool: supplied, borrowed, utilisation and the annual borrow and supply rates (ppm)."""
+    risk = module(engine, "risk")
+    if risk is None:
+        return {}
+    out = {}
+    for asset in sorted(risk.pools):
+        pool = risk.pools[asset]
+        supplied, borrowed = risk.pool_totals(asset)
+        utilisation = utilisation_ppm(supplied, borrowed)
+        out[asset] = {
+            "supplied": units(engine, asset, supplied),
+            "borrowed": units(engine, asset, borrowed),
+            "utilisation_ppm": utilisation,
+            "borrow_apr_ppm": pool.model.borrow_rate_ppm(utilisation),
+            "supply_apr_ppm": pool.model.supply_rate_ppm(utilisation),
+            "as_of": now_ms,
+        }
+    return out
+
+
+def account_view(engine: Any, name: str, rates: dict[str, dict] | None = None) -> dict:
+    """Balances, lending, borrows, positions, margin and open orders of one account.
+
+    `rates` (`PoolRates.get`) adds each pool's utilisation and the rate the account earns or pays.
+    """
     acct = engine.accounts.get(name)
     risk = module(engine, "risk")
     out: dict[str, Any] = {
@@ -145,19 +190,37 @@ def account_view(engine: Any, name: str) -> dict:
             "held": units(engine, asset, held),
             "free": units(engine, asset, bal - held),
         }
-        # no rates here: a pool's utilisation sums every account, too slow under the sequencer lock
         pool = risk.pools.get(asset) if risk is not None else None
         if pool is None:
             continue
+        rate = (rates or {}).get(asset)
         if bal > 0 and pool.supplies(name, bal):
             out["lending"][asset] = {"supplied": units(engine, asset, bal)}
+            if rate:
+                out["lending"][asset].update(_rate(rate, "supply_apr_ppm"))
         elif bal < 0:
             out["borrows"][asset] = {"borrowed": units(engine, asset, -bal)}
+            if rate:
+                out["borrows"][asset].update(_rate(rate, "borrow_apr_ppm"))
     if risk is not None:
         out["positions"] = _positions(engine, risk, name)
         out["margin"] = _margin(engine, risk, name)
     out["open_orders"] = [order_view(engine, o) for o in engine.open_orders(name)]
     return out
+
+
+def _rate(rate: dict, field: str) -> dict:
+    return {"apr_ppm": rate[field], "utilisation_ppm": rate["utilisation_ppm"], "rates_as_of": rate["as_of"]}
+
+
+def withdrawals_view(engine: Any, name: str, limit: int | None = None) -> list[dict]:
+    """An account's withdrawals, newest first, as the treasury module records them."""
+    treasury = module(engine, "treasury")
+    if treasury is None:
+        return []
+    return [
+        {**w, "amount": units(engine, w["asset"], w["amount"])} for w in treasury.withdrawals_of(name)[:limit]
+    ]
 
 
 def _positions(engine: Any, risk: Any, name: str) -> dict:

@@ -16,6 +16,15 @@ from offchain.paths import BUILD_MANIFEST, DEPLOYMENTS_DIR
 TOKEN_CONTRACT_TYPE = "DevToken"
 
 
+def load_abis(manifest: Path = BUILD_MANIFEST) -> dict[str, list]:
+    """Return every contract type's ABI in ape's build manifest (`ape compile` writes it).
+
+    Raise `OSError` when there is no manifest and `ValueError` when it is not JSON.
+    """
+    build = json.loads(Path(manifest).read_text())
+    return {name: ct["abi"] for name, ct in build.get("contractTypes", {}).items()}
+
+
 @dataclass(frozen=True)
 class Deployment:
     """One deployment of the protocol on one chain."""
@@ -36,9 +45,7 @@ class Deployment:
                 raise ValueError("give a chain id or a deployment file")
             path = DEPLOYMENTS_DIR / f"{chain_id}.json"
         doc = json.loads(Path(path).read_text())
-        build = json.loads(Path(manifest).read_text())
-        abis = {name: ct["abi"] for name, ct in build.get("contractTypes", {}).items()}
-        return cls(doc["chain_id"], doc["deployer"], doc["block"], doc["contracts"], abis)
+        return cls(doc["chain_id"], doc["deployer"], doc["block"], doc["contracts"], load_abis(manifest))
 
     def abi_for(self, name: str) -> list:
         """Return the ABI of the deployed contract called `name` (a token symbol or a contract type)."""

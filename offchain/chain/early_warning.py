@@ -12,7 +12,10 @@ watch withdrawal frequency and whale transfers. Per asset, over a rolling window
   whole units (flagged when it touches Custody or the Pool).
 
 Alerts go through `service.alert` when a condition starts (and once more when it clears); the
-counters and gauges are in `service.chain_status["early_warning"]` for the API's `/metrics`.
+counters and gauges are in `service.chain_status["early_warning"]`, which the API exports in
+`/metrics` (`offchain.api.prometheus`): `assets` (per asset, the `GAUGES` below), `thresholds`,
+`active` conditions and `counters`; `gauges` is the same per-asset figures flattened
+(`bank_run_bps_USDC`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,17 @@ from typing import Any
 from offchain.core.codec import format_units
 
 BPS = 10_000
+
+# gauge -> (unit, meaning); `atoms` are amounts in the asset's smallest unit
+GAUGES = {
+    "withdrawal_demand": ("atoms", "withdrawals requested in the rolling window"),
+    "withdrawals_owed": ("atoms", "withdrawals accepted by the engine and not yet paid on-chain"),
+    "hot_reserves": ("atoms", "the Custody balance (hot reserves)"),
+    "withdrawal_rate_bps": ("bps", "window withdrawal demand over hot reserves"),
+    "bank_run_bps": ("bps", "window demand plus owed withdrawals over hot reserves"),
+    "hot_coverage_bps": ("bps", "hot reserves over the engine's net liabilities (only with liabilities)"),
+}
+CONDITIONS = ("withdrawal_rate", "bank_run", "hot_reserves_low")  # the alert kinds that stay active
 
 
 class EarlyWarning:
@@ -41,7 +55,7 @@ class EarlyWarning:
         self._requests: dict[str, deque[tuple[int, int]]] = defaultdict(deque)  # asset -> (ts, amount)
         self._active: set[tuple[str, str]] = set()
         self.counters: dict[str, int] = defaultdict(int)
-        self.gauges: dict[str, int] = {}
+        self.per_asset: dict[str, dict[str, int]] = {}  # asset -> GAUGES name -> value
 
     # -- inputs -----------------------------------------------------------------------------------
     def on_events(self, events: list[dict]) -> None:
@@ -87,18 +101,20 @@ class EarlyWarning:
                 while q and q[0][0] < cutoff:
                     q.popleft()
                 demand[asset] = sum(a for _, a in q)
-        gauges: dict[str, int] = {}
+        per_asset: dict[str, dict[str, int]] = {}
         for asset in sorted(set(hot) | set(demand)):
             reserve = hot.get(asset, 0)
             window = demand.get(asset, 0)
             pending = owed.get(asset, 0)
-            gauges[f"withdrawal_demand_{asset}"] = window
-            gauges[f"withdrawals_owed_{asset}"] = pending
-            gauges[f"hot_reserves_{asset}"] = reserve
             rate = _bps(window, reserve)
             run = _bps(window + pending, reserve)
-            gauges[f"withdrawal_rate_bps_{asset}"] = rate
-            gauges[f"bank_run_bps_{asset}"] = run
+            figures = per_asset[asset] = {
+                "withdrawal_demand": window,
+                "withdrawals_owed": pending,
+                "hot_reserves": reserve,
+                "withdrawal_rate_bps": rate,
+                "bank_run_bps": run,
+            }
             self._level(
                 "withdrawal_rate",
                 asset,
@@ -116,7 +132,7 @@ class EarlyWarning:
             net = liabilities.get(asset, 0)
             if net > 0:
                 coverage = _bps(reserve, net)
-                gauges[f"hot_coverage_bps_{asset}"] = coverage
+                figures["hot_coverage_bps"] = coverage
                 self._level(
                     "hot_reserves_low",
                     asset,
@@ -125,15 +141,26 @@ class EarlyWarning:
                     coverage_bps=coverage,
                 )
         with self._lock:
-            self.gauges = gauges
+            self.per_asset = per_asset
         return self.metrics()
 
     def metrics(self) -> dict:
-        """Counters and gauges (integers) for `/metrics`."""
+        """Counters, per-asset gauges, thresholds and active conditions (integers) for `/metrics`."""
         with self._lock:
             return {
                 "counters": dict(self.counters),
-                "gauges": dict(self.gauges),
+                "assets": {asset: dict(figures) for asset, figures in self.per_asset.items()},
+                "gauges": {
+                    f"{name}_{asset}": value
+                    for asset, figures in self.per_asset.items()
+                    for name, value in figures.items()
+                },
+                "thresholds": {
+                    "withdrawal_rate_bps": self.rate_bps,
+                    "bank_run_bps": self.run_bps,
+                    "hot_coverage_min_bps": self.coverage_bps,
+                },
+                "window_s": self.window_ms // 1000,
                 "active": sorted(map(list, self._active)),
             }
 

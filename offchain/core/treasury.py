@@ -8,7 +8,9 @@ must do on-chain is in the journal and in `state_hash` (a restart recomputes it 
   (``withdrawals_paused``); while ``risk_paused`` an order that is not ``reduce_only`` is rejected
   (``protocol_paused``). Cancels, deposits and reducing orders still work.
 * every accepted ``withdraw`` is owed on-chain until ``withdrawal_paid`` names its ``wid`` (the
-  daemon sends it once ``Custody.is_paid`` says so), so a restart knows exactly what to pay;
+  daemon sends it once ``Custody.is_paid`` says so), so a restart knows exactly what to pay; each
+  account's withdrawals (requested, then paid with the transaction) are kept for the API to show,
+  the latest ``HISTORY_KEEP`` paid ones per account (an owed one is never forgotten);
 * ``cover_paid`` counts what ``InsuranceFund.cover`` paid into Custody per asset: what is still owed
   is the risk engine's written-off ``bad_debt`` minus this.
 """
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from .accounts import Account
     from .engine import Engine, OpenOrder
     from .markets import Market
+
+HISTORY_KEEP = 100  # paid withdrawals kept per account for the API (owed ones are always kept)
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -145,6 +149,8 @@ class TreasuryModule(Module):
         self.risk_paused = False
         self.reason = ""
         self.owed: dict[int, tuple[str, str, int]] = {}  # wid -> (account, asset, amount)
+        # account -> [wid, asset, amount, requested ts, paid ts | None, tx], oldest first
+        self.history: dict[str, list[list]] = {}
         self.covered: dict[str, int] = {}  # asset -> paid by InsuranceFund.cover so far
         self.engine: Engine | None = None
 
@@ -162,6 +168,22 @@ class TreasuryModule(Module):
     def bad_debt_owed(self, asset: str) -> int:
         """Return the bad debt in `asset` written off by the risk engine and not yet covered."""
         return self._written_off(asset) - self.covered.get(asset, 0)
+
+    def withdrawals_of(self, account: str) -> list[dict]:
+        """Return the account's withdrawals, newest first: `status` is `requested` until paid on-chain."""
+        return [
+            {
+                "wid": wid,
+                "account": account,
+                "asset": asset,
+                "amount": amount,
+                "status": "requested" if paid_ts is None else "paid",
+                "requested_ts": requested_ts,
+                "paid_ts": paid_ts,
+                "tx": tx,
+            }
+            for wid, asset, amount, requested_ts, paid_ts, tx in reversed(self.history.get(account, ()))
+        ]
 
     def _written_off(self, asset: str) -> int:
         for module in self.engine.modules if self.engine else ():
@@ -184,6 +206,8 @@ class TreasuryModule(Module):
         for event in out:
             if event.__class__ is WithdrawalRequested:
                 self.owed[event.wid] = (event.account, event.asset, event.amount)
+                records = self.history.setdefault(event.account, [])
+                records.append([event.wid, event.asset, event.amount, event.ts, None, ""])
         return out
 
     def _on_protocol(self, engine: Engine, cmd: ProtocolState) -> list:
@@ -208,6 +232,11 @@ class TreasuryModule(Module):
             return [engine.reject(cmd, "bad_tx", "the transaction hash must be a string", str(cmd.wid))]
         del self.owed[cmd.wid]
         account, asset, amount = owed
+        records = self.history.get(account, [])
+        for record in records:
+            if record[0] == cmd.wid:
+                record[4], record[5] = cmd.ts, cmd.tx
+        _trim(records)
         return [WithdrawalSettled(cmd.ts, cmd.wid, account, asset, amount, cmd.tx)]
 
     def _on_cover(self, engine: Engine, cmd: CoverPaid) -> list:
@@ -232,13 +261,16 @@ class TreasuryModule(Module):
 
     # -- state ------------------------------------------------------------------------------------
     def to_state(self) -> Any:
-        return {
+        state = {
             "withdrawals_paused": self.withdrawals_paused,
             "risk_paused": self.risk_paused,
             "reason": self.reason,
             "owed": [[wid, *self.owed[wid]] for wid in sorted(self.owed)],
             "covered": {asset: self.covered[asset] for asset in sorted(self.covered)},
         }
+        if self.history:  # absent while empty: snapshots from before it existed keep their state hash
+            state["history"] = {a: [list(r) for r in self.history[a]] for a in sorted(self.history)}
+        return state
 
     def load_state(self, state: Any) -> None:
         if state is None:  # a snapshot from before this module existed
@@ -248,3 +280,18 @@ class TreasuryModule(Module):
         self.reason = state["reason"]
         self.owed = {wid: (account, asset, amount) for wid, account, asset, amount in state["owed"]}
         self.covered = dict(state["covered"])
+        self.history = {a: [list(r) for r in records] for a, records in state.get("history", {}).items()}
+
+
+def _trim(records: list[list]) -> None:
+    """Forget the oldest paid withdrawals beyond `HISTORY_KEEP` (owed ones stay)."""
+    extra = sum(1 for r in records if r[4] is not None) - HISTORY_KEEP
+    if extra <= 0:
+        return
+    kept = []
+    for record in records:
+        if record[4] is not None and extra > 0:
+            extra -= 1
+            continue
+        kept.append(record)
+    records[:] = kept

@@ -15,6 +15,11 @@ reserves are below its net liabilities or the attestation is stale.
 `proof.json` is the `offchain.por.Proof` JSON, or the API's `/por/proof/{address}` answer (which
 wraps it as `{"epoch": ..., "proof": ...}`). The registry is `--registry`, else the one in
 `--deployment` (default `deployments/<chain id>.json`).
+
+The registry's ABI comes from ape's build manifest (`.build/__local__.json`, SPEC §4) like every
+other program's; a verifier who has no build (a bare checkout, a copy of this file) gets
+`FALLBACK_REGISTRY_ABI`, the few entries the check calls, which a test keeps equal to the compiled
+contract's. This is the one module of `offchain.por` that does I/O: the command line adapter.
 """
 
 from __future__ import annotations
@@ -44,9 +49,9 @@ def _view(name: str, inputs: list[tuple[str, str]], outputs: list[str]) -> dict:
     }
 
 
-# What the check calls (SPEC §4 names plus the registry's public getters), kept here so that a user
-# needs no build directory to verify.
-REGISTRY_ABI = [
+# What the check calls (SPEC §4 names plus the registry's public getters): the fallback when there
+# is no build manifest. tests/api/test_por_abi.py checks every entry against the compiled contract.
+FALLBACK_REGISTRY_ABI = [
     _view(
         "verify_inclusion",
         [
@@ -86,7 +91,20 @@ REGISTRY_ABI = [
         ],
     },
 ]
+# ERC-20 metadata of whatever token the registry lists (not necessarily one of the project's)
 ERC20_ABI = [_view("symbol", [], ["string"]), _view("decimals", [], ["uint8"])]
+
+
+def registry_abi(manifest: Path | None = None) -> list:
+    """Return ReserveRegistry's ABI from the build manifest, or `FALLBACK_REGISTRY_ABI` without one."""
+    from offchain.chain.deployment import load_abis
+    from offchain.paths import BUILD_MANIFEST
+
+    try:
+        abis = load_abis(manifest or BUILD_MANIFEST)
+    except (OSError, ValueError):
+        return FALLBACK_REGISTRY_ABI
+    return abis.get("ReserveRegistry") or FALLBACK_REGISTRY_ABI
 
 
 class Refused(Exception):
@@ -154,7 +172,7 @@ def verify_command(
     except Exception as exc:
         raise BadInput(f"--rpc {rpc}: no answer ({type(exc).__name__})") from None
     address_, from_block = _registry_address(chain_id, deployment, registry)
-    reg = w3.eth.contract(address=address_, abi=REGISTRY_ABI)
+    reg = w3.eth.contract(address=address_, abi=registry_abi())
     onchain = _attested(reg, proof, from_block)
     if not reg.functions.verify_inclusion(*proof.contract_args()).call():
         raise Refused(f"ReserveRegistry.verify_inclusion returned false for epoch {proof.epoch}")

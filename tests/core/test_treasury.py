@@ -93,3 +93,25 @@ def test_cover_cannot_exceed_the_written_off_bad_debt():
     assert (covered.amount, covered.covered) == (30 * USDC, 30 * USDC)
     assert treasury(v).bad_debt_owed("USDC") == 10 * USDC
     assert rejection(v.do("cover_paid", asset="USDC", amount="11")).code == "cover_exceeds_bad_debt"
+
+
+def test_withdrawal_history_survives_a_snapshot_and_is_left_out_of_the_state_while_empty():
+    v = treasury_venue()
+    assert "history" not in treasury(v).to_state()  # older snapshots restore to the same state hash
+    (requested,) = [
+        e
+        for e in v.ok("withdraw", account="trader", asset="USDC", amount="40")
+        if e.EVENT == "withdrawal_requested"
+    ]
+    v.ok("withdrawal_paid", wid=requested.wid, tx="0xfeed")
+
+    restored = Engine.restore(v.engine.snapshot())
+
+    assert restored.state_hash() == v.engine.state_hash()
+    (paid,) = next(m for m in restored.modules if m.name == "treasury").withdrawals_of("trader")
+    assert (paid["wid"], paid["amount"], paid["status"], paid["tx"]) == (
+        requested.wid,
+        40 * USDC,
+        "paid",
+        "0xfeed",
+    )

@@ -6,6 +6,8 @@ the threads do every poll), the outage test runs the threads.
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from daemon_kit import (
     KEY_ENV,
@@ -17,6 +19,7 @@ from daemon_kit import (
     write_deployment_file,
 )
 
+from offchain.api.client import ApiError, Client
 from offchain.chain.watcher import engine_module
 from offchain.core import commands as C
 from offchain.core.codec import parse_command
@@ -251,6 +254,61 @@ def test_withdrawal_request_is_paid_once_even_when_resent(open_daemon, chain):
     for request in (rid, rid2):
         logs = custody.events.Withdrawn.get_logs(argument_filters={"request_id": request}, from_block=0)
         assert len(logs) == 1
+
+
+def test_a_signed_api_withdrawal_is_paid_on_chain_exactly_once(open_daemon, chain):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # starlette asks for httpx2 over httpx; both work
+        from starlette.testclient import TestClient
+
+    daemon = open_daemon(confirmations=1)
+    daemon.start()  # the watcher credits, the poster pays, the clock ticks: as `python -m offchain daemon`
+    depositor = chain.wallet()
+    head = chain.w3.eth.block_number
+    app = daemon.build_api()
+    try:
+        with TestClient(app) as http:
+            user = Client("http://testserver", depositor.account.key, http=http)  # domain from /eip712
+            depositor.deposit("USDC", 300 * USDC)
+            wait_until(lambda: user.account()["balances"].get("USDC", {}).get("free") == "300", what="credit")
+            wallet_before = chain.balance("USDC", depositor.address)
+
+            body = user.signed_withdraw("USDC", "120.5")
+            requested = http.post("/withdrawals", json=body).json()["withdrawal"]
+            assert (requested["status"], requested["amount"]) == ("requested", "120.5")
+            paid = wait_until(
+                lambda: [w for w in user.withdrawals() if w["status"] == "paid"], what="payment"
+            )
+
+            resent = http.post("/withdrawals", json=body)
+            assert (resent.status_code, resent.json()["code"]) == (409, "nonce_reused")
+            with pytest.raises(ApiError) as refused:
+                user.withdraw("USDC", "180")  # a fresh request for more than is left
+            assert refused.value.code == "insufficient_balance"
+    finally:
+        app.state.close()
+        app.state.nonces.close()
+    daemon.stop()  # the poster finishes its round; the restart looks at what is owed again
+
+    restarted = open_daemon(confirmations=1)
+    restarted.poster.step()
+    again = restarted.build_api()
+    try:
+        with TestClient(again) as http:
+            resent = http.post("/withdrawals", json=body)
+            assert (resent.status_code, resent.json()["code"]) == (409, "nonce_reused")
+            listed = Client("http://testserver", depositor.account.key, http=http).withdrawals()
+    finally:
+        again.state.close()
+        again.state.nonces.close()
+
+    assert [(w["wid"], w["status"], w["tx"]) for w in listed] == [(requested["wid"], "paid", paid[0]["tx"])]
+    assert chain.balance("USDC", depositor.address) == wallet_before + 120_500_000
+    payments = chain.contract("Custody").events.Withdrawn.get_logs(
+        argument_filters={"user": depositor.address}, from_block=head + 1
+    )
+    assert ["0x" + bytes(p["transactionHash"]).hex() for p in payments] == [paid[0]["tx"]]
+    assert restarted.service.read(lambda e: e.balance(depositor.address, "USDC")) == 179_500_000
 
 
 def test_bad_debt_produces_one_insurance_cover_into_custody(open_daemon, chain):
