@@ -93,6 +93,22 @@ BENCHES = (
                 target=100_000,
                 better="higher",
             ),
+            Figure(
+                "engine_default_orders",
+                "Default engine (risk, breaker, treasury modules; cross-margin policy), same mix",
+                "orders/s",
+                lambda r: r["engine_default"]["orders_per_s"],
+                target=100_000,
+                better="higher",
+            ),
+            Figure(
+                "engine_default_new_orders",
+                "Default engine, new orders only (every one checked and held, a quarter trading)",
+                "orders/s",
+                lambda r: r["engine_default_new_orders"]["orders_per_s"],
+                target=100_000,
+                better="higher",
+            ),
         ),
     ),
     Bench(

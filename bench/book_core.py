@@ -9,8 +9,9 @@ Two figures, both on the deterministic stream of `bench.book_stream`:
 - **engine**: the same stream as engine commands (`order` GTC/IOC, `cancel`, `amend` price) through
   `Engine.apply` of the core alone (`Engine(modules=[], risk=SpotRisk())`), with funded accounts,
   holds, the free-balance check, fees, settlement and every event. Target: >= 100k orders/s on one
-  core. `engine_new_orders`: only the stream's placements (a third of them trade).
-  `engine_full`: the mix through the default engine (risk, breaker and the other modules wired in).
+  core. `engine_new_orders`: only the stream's placements (about a quarter of them trade).
+  `engine_full` / `engine_full_new_orders`: the same through the default engine (risk, breaker and
+  treasury modules wired in, cross-margin policy: what the daemon and the replay tool run).
 
 Both runs end by checking that what rests equals the stream's reference model, so a fast wrong
 book fails. `bench.book_peers` compares the book with PyPI peers on the same stream.
@@ -236,12 +237,12 @@ def _run_engine(eng: Engine, cmds: list) -> tuple[float, int]:
         gc.unfreeze()
 
 
-def measure_engine_new_orders(stream: Stream, runs: int) -> dict:
+def measure_engine_new_orders(stream: Stream, runs: int, full: bool = False) -> dict:
     """Only new orders (the stream's GTC and IOC placements, no cancels or moves): each one is checked
-    against free balance, holds, and about 1 in 3 trades."""
+    against free balance, holds, and about 1 in 4 trades. `full`: through the default engine."""
     rates, trades = [], 0
     for _ in range(runs):
-        eng, _ = _fresh_engine(stream)
+        eng, _ = _fresh_engine(stream, full)
         placements = [m for m in stream.messages if m[0] in (GTC, IOC)]
         cmds = _engine_commands(placements, {}, 1)
         elapsed, _ = _run_engine(eng, cmds)
@@ -253,6 +254,8 @@ def measure_engine_new_orders(stream: Stream, runs: int) -> dict:
         "orders": len(cmds),
         "trades": trades,
         "target_orders_per_s": TARGET_ENGINE_ORDERS_PER_S,
+        "modules": [type(m).__name__ for m in eng.modules],
+        "risk": type(eng.risk).__name__,
     }
 
 
@@ -301,6 +304,7 @@ def measure(messages: int = 200_000, runs: int = 5, seed: int = 1, engine_messag
     result["engine"] = measure_engine(estream, max(1, runs // 2))
     result["engine_new_orders"] = measure_engine_new_orders(stream, runs)
     result["engine_full"] = measure_engine(estream, max(1, runs // 2), full=True)
+    result["engine_full_new_orders"] = measure_engine_new_orders(stream, runs, full=True)
     return result
 
 

@@ -4,7 +4,10 @@ The commands are the exchange-core stream of `bench.book_stream` as engine comma
 orders, cancels, price amends), over funded accounts, with holds, the free-balance check, fees,
 settlement and every event (`bench.book_core` builds them). Four ways to run them:
 
-- `engine`: `Engine.apply` alone (no I/O). Target: >= 100k orders/s on one core.
+- `engine`: `Engine.apply` of the core alone (no I/O). Target: >= 100k orders/s on one core.
+- `engine_default`, `engine_default_new_orders`: the default engine (risk, breaker and treasury
+  modules, cross-margin policy: what the daemon and the replay tool run), on the mix and on the
+  stream's new orders only (each checked, held, about a quarter trading).
 - `journaled_fsync_each`: `JournaledEngine.submit`, SQLite `sync=full`: one fsync per command,
   each command acknowledged on its own. Bounded by the disk's fsync latency.
 - `journaled_fsync_batch_64`: `JournaledEngine.submit_many` of 64 commands, SQLite `sync=full`:
@@ -31,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from bench.book_core import _engine_resting, _fresh_engine, measure_engine
+from bench.book_core import _engine_resting, _fresh_engine, measure_engine, measure_engine_new_orders
 from bench.book_stream import Stream, generate
 from offchain.store import open_store
 from offchain.store.journaled import JournaledEngine
@@ -84,6 +87,8 @@ def measure(messages: int = 50_000, fsync_messages: int = 5_000, runs: int = 3, 
         "target_orders_per_s": TARGET_ORDERS_PER_S,
         "snapshot_every": SNAPSHOT_EVERY,
         "engine": measure_engine(stream, runs),
+        "engine_default": measure_engine(stream, runs, full=True),
+        "engine_default_new_orders": measure_engine_new_orders(stream, runs, full=True),
     }
     modes = {
         "journaled_fsync_each": (short, "full", _submit_each),

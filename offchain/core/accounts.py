@@ -80,34 +80,31 @@ class Accounts:
         notional: int,
         buyer_fee: int,
         seller_fee: int,
+        buyer_release: int,
+        seller_release: int,
     ) -> None:
-        """Move `qty` base from seller to buyer and `notional` quote back, both out of their holds.
+        """Move `qty` base from seller to buyer and `notional` quote back, releasing what their orders held.
 
         The buyer pays `notional + buyer_fee` quote, the seller receives `notional - seller_fee`; fees
-        (negative: rebates) go to the exchange's fee balance. Both legs happen here or neither does.
+        (negative: rebates) go to the exchange's fee balance. `buyer_release` quote and
+        `seller_release` base leave the holds (what each order held for this fill: 0 for an order that
+        holds nothing, like a margin or liquidation order). Both legs happen here or neither does; the
+        pairs are reported base legs first (buyer, seller), then quote legs.
         """
-        touched = self.touched
-        bb, bh, sb, sh = buyer.balance, buyer.held, seller.balance, seller.held
-        cost = notional + buyer_fee
-        bb[quote] -= cost
-        bh[quote] -= cost
+        bb, sb = buyer.balance, seller.balance
         bb[base] = bb.get(base, 0) + qty
-        sb[base] -= qty
-        sh[base] -= qty
+        sb[base] = sb.get(base, 0) - qty
+        bb[quote] = bb.get(quote, 0) - notional - buyer_fee
         sb[quote] = sb.get(quote, 0) + notional - seller_fee
+        if buyer_release:
+            buyer.held[quote] -= buyer_release
+        if seller_release:
+            seller.held[base] -= seller_release
         fees = self.fees
         fees[quote] = fees.get(quote, 0) + buyer_fee + seller_fee
+        touched = self.touched
         bn, sn = buyer.name, seller.name
-        touched[(bn, quote)] = None
         touched[(bn, base)] = None
         touched[(sn, base)] = None
+        touched[(bn, quote)] = None
         touched[(sn, quote)] = None
-
-    def take_touched(self) -> list[tuple[str, str]]:
-        """Return and clear the pairs changed since the last call, in the order they changed."""
-        touched = self.touched
-        if not touched:
-            return []
-        out = list(touched)
-        touched.clear()
-        return out

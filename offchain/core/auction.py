@@ -241,11 +241,18 @@ def indicative(
     bids: Sequence[AuctionOrder], asks: Sequence[AuctionOrder], tick: int, reference: int | None = None
 ) -> Indication:
     """Return the price, volume and surplus the auction would produce now."""
+    _, _, scale, price, volume, surplus = _solve(bids, asks, tick, reference)
+    return Indication(price, volume * scale, surplus * scale)
+
+
+def _solve(
+    bids: Sequence[AuctionOrder], asks: Sequence[AuctionOrder], tick: int, reference: int | None
+) -> tuple[_Side, _Side, int, int | None, int, int]:
+    """Return both sides, the quantity scale, and the price, volume and surplus (scaled units)."""
     if tick <= 0:
         raise ValueError(f"tick must be positive, got {tick}")
     bid, ask, scale = _prepare(bids, asks)
-    price, volume, surplus = _determine(bid, ask, tick, reference)
-    return Indication(price, volume * scale, surplus * scale)
+    return bid, ask, scale, *_determine(bid, ask, tick, reference)
 
 
 def _allocate(side: _Side, volume: int) -> tuple[np.ndarray, np.ndarray]:
@@ -264,10 +271,7 @@ def uncross(
     bids: Sequence[AuctionOrder], asks: Sequence[AuctionOrder], tick: int, reference: int | None = None
 ) -> Uncrossing:
     """Determine the auction price and allocate every crossing order at it, by price then time."""
-    if tick <= 0:
-        raise ValueError(f"tick must be positive, got {tick}")
-    bid, ask, scale = _prepare(bids, asks)
-    price, volume, surplus = _determine(bid, ask, tick, reference)
+    bid, ask, scale, price, volume, surplus = _solve(bids, asks, tick, reference)
     if price is None:
         return Uncrossing(None, 0, 0, [], [], [])
     bid_idx, bid_qty = _allocate(bid, volume)

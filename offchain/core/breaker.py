@@ -528,19 +528,29 @@ class PriceRange:
         self._min: deque[tuple[int, int]] = deque()
 
     def add(self, ts: int, price: int) -> None:
-        while self._max and self._max[-1][1] <= price:
-            self._max.pop()
-        self._max.append((ts, price))
-        while self._min and self._min[-1][1] >= price:
-            self._min.pop()
-        self._min.append((ts, price))
+        highs, lows = self._max, self._min  # every trade comes through here
+        while highs and highs[-1][1] <= price:
+            highs.pop()
+        highs.append((ts, price))
+        while lows and lows[-1][1] >= price:
+            lows.pop()
+        lows.append((ts, price))
 
     def _expire(self, ts: int) -> None:
         horizon = ts - self.window_ms
-        while self._max and self._max[0][0] < horizon:
-            self._max.popleft()
-        while self._min and self._min[0][0] < horizon:
-            self._min.popleft()
+        highs, lows = self._max, self._min
+        while highs and highs[0][0] < horizon:
+            highs.popleft()
+        while lows and lows[0][0] < horizon:
+            lows.popleft()
+
+    def extremes(self, ts: int) -> tuple[int, int] | None:
+        """``(highest, lowest)`` price of the window as of ``ts`` (None: empty), without trimming it."""
+        horizon = ts - self.window_ms
+        high = _first_since(self._max, horizon)
+        if high is None:
+            return None
+        return high, _first_since(self._min, horizon)
 
     def velocity_ppm(self, ts: int, price: int) -> int | None:
         """V_P: the largest move from any price of the window to ``price``, in ppm."""
@@ -552,6 +562,14 @@ class PriceRange:
         down = (high - price) * PPM // high if high > price else 0
         up = (price - low) * PPM // low if low and price > low else 0
         return max(down, up)
+
+
+def _first_since(entries: deque[tuple[int, int]], horizon: int) -> int | None:
+    """The price of the first ``(ts, price)`` entry at or after ``horizon`` (a loop: the first usually is)."""
+    for t, price in entries:
+        if t >= horizon:
+            return price
+    return None
 
 
 # -- the monitor: windows + a lazy probe over the current book ----------------------------------

@@ -49,7 +49,6 @@ from .breaker import (
     Metrics,
     Transition,
 )
-from .events import Deposited
 from .events import register as register_event
 from .hooks import Module
 
@@ -298,21 +297,36 @@ class BreakerModule(Module):
         return None
 
     @staticmethod
-    def _cold_band(market: Market, breaker: Breaker, monitor: MarketMonitor, ts: int) -> tuple[int, float]:
-        """The price range over which neither CVD nor V_P is beyond its trip threshold."""
+    def _cold_band(
+        market: Market, breaker: Breaker, monitor: MarketMonitor, ts: int, trim: bool = True
+    ) -> tuple[int, float]:
+        """A price range over which neither CVD nor V_P is beyond its trip threshold (every price in
+        it is cold; a price outside may be cold too). ``trim=False`` leaves the V_P window as it is
+        (reading V_P trims it; a caller that may not read it must not)."""
+        # judged before every taker and after every trading command: plain comparisons, no `max`
         params = breaker.params
-        lo, hi = 0, float("inf")
         index = market.index_price
         if index:
             width = index * params.cvd_trip_ppm
-            lo = -(-(index * PPM - width) // PPM)  # CVD <= trip  <=>  lo <= price <= hi
+            lo = -(-(index * PPM - width) // PPM)  # lo <= price <= hi  =>  CVD <= trip
             hi = (index * PPM + width) // PPM
+        else:
+            lo, hi = 0, _INF
         window = monitor.range
-        window._expire(ts)
-        if window._max:
-            high, low = window._max[0][1], window._min[0][1]
-            lo = max(lo, -(-(high * (PPM - params.vp_trip_ppm)) // PPM))
-            hi = min(hi, low * (PPM + params.vp_trip_ppm) // PPM)
+        if trim:
+            window._expire(ts)
+            extremes = (window._max[0][1], window._min[0][1]) if window._max else None
+        else:
+            extremes = window.extremes(ts)
+        if extremes is not None:
+            high, low = extremes
+            vp = params.vp_trip_ppm
+            edge = -(-(high * (PPM - vp)) // PPM)
+            if edge > lo:
+                lo = edge
+            edge = low * (PPM + vp) // PPM
+            if edge < hi:
+                hi = edge
         return lo, hi
 
     def _cheap_hot(
@@ -340,16 +354,21 @@ class BreakerModule(Module):
     def on_trade(self, engine: Engine, market: Market, trade: Trade, out: list) -> None:
         """Feed the price range with every trade; judge the market once per command (the hooks run
         after the command matched, so every trade of it sees the same book)."""
-        breaker, monitor = self._ensure(market)
+        sym = market.symbol
+        monitor = self.monitors.get(sym)
+        if monitor is None:
+            monitor = self._ensure(market)[1]
         monitor.on_trade(trade.ts, trade.price)
-        key = (market.symbol, engine.next_tid)  # the same for every trade of one command
+        key = (sym, engine.next_tid)  # the same for every trade of one command
         if key == self._judged:
             return
         self._judged = key
-        view = _BookView(market.book)
-        monitor.on_mid(trade.ts, view.mid())
+        book = market.book
+        bid, ask = book.best_bid(), book.best_ask()
+        monitor.on_mid(trade.ts, None if bid is None or ask is None else (bid + ask) // 2)
+        breaker = self.breakers[sym]
         if breaker.state == CONTINUOUS and breaker.params.enabled:
-            self._evaluate(engine, market, breaker, monitor, trade.ts, market.last_price, view, out)
+            self._evaluate(engine, market, breaker, monitor, trade.ts, market.last_price, None, out)
 
     def on_tick(self, engine: Engine, ts: int, out: list) -> None:
         for market in engine.markets.values():
@@ -372,7 +391,7 @@ class BreakerModule(Module):
                 self._publish(market, breaker.state, ts, out)
 
     def _evaluate(
-        self, engine, market, breaker, monitor, ts: int, local: int | None, view, out: list
+        self, engine, market, breaker, monitor, ts: int, local: int | None, view: _BookView | None, out: list
     ) -> None:
         """The trip rule in continuous trading, judged at the last trade and at the touch.
 
@@ -380,9 +399,29 @@ class BreakerModule(Module):
         an empty book is as much a vacuum as a trade there, and judging it halts the market
         before that trade (a market order the guard left nothing to fill never reaches matching).
         """
+        book = market.book
+        lo, hi = self._cold_band(market, breaker, monitor, ts, trim=False)
+        last_over = breaker.last_over
+        recent = ts - breaker.params.coincidence_ms
+        if (
+            local is not None
+            and lo <= local <= hi
+            and last_over.get("cvd_ppm", recent - 1) < recent
+            and last_over.get("vp_ppm", recent - 1) < recent
+        ):
+            # the common case, decided without a probe: CVD and V_P are cold at `local` and were not
+            # hot within the coincidence window, so neither trip pair can form (observe would read
+            # V_P, trimming its window, and find nothing)
+            monitor.range._expire(ts)
+            for touch in (book.best_bid(), book.best_ask()):
+                if touch is not None and touch != local and (touch < lo or touch > hi):
+                    transitions = breaker.observe(ts, self._probe(engine, market, ts, touch, view))
+                    if transitions:
+                        self._apply(engine, market, transitions, ts, out)
+                        return
+            return
         transitions = breaker.observe(ts, self._probe(engine, market, ts, local, view))
         if not transitions:
-            book = market.book
             for touch in (book.best_bid(), book.best_ask()):
                 if (
                     touch is not None
@@ -449,22 +488,27 @@ class BreakerModule(Module):
         )
 
     def _run_auction(self, engine: Engine, market: Market, ts: int, out: list) -> None:
-        """Uncross the collected book at one price (maximum volume, least surplus, pressure, reference)."""
+        """Uncross the collected book at one price (maximum volume, least surplus, pressure, reference).
+
+        Two orders of one account never trade: when the allocation pairs such orders, self-trade
+        prevention (``Engine.cross``, the newer order's mode) resolves those pairs first and the
+        auction is computed again over what is left, so every trade prints at the final price.
+        """
         book = market.book
-        bids = list(book.iter_orders(True))
-        asks = list(book.iter_orders(False))
         reference = self._reference(market)
         lot = market.lot
-        result = uncross(_columns(bids, lot), _columns(asks, lot), market.tick, reference)
-        touched = {}
-        for bi, ai, q in result.trades:
-            buy, sell = bids[bi], asks[ai]
-            engine.cross(market, buy, sell, result.price, q * lot, ts, out)
-            touched[buy.oid] = buy
-            touched[sell.oid] = sell
-        for order in touched.values():
-            if order.qty:
-                engine._trim_hold(market, order)  # filled better than its limit: release the excess
+        while True:
+            bids = list(book.iter_orders(True))
+            asks = list(book.iter_orders(False))
+            result = uncross(_columns(bids, lot), _columns(asks, lot), market.tick, reference)
+            fills = [(bids[bi], asks[ai], q * lot) for bi, ai, q in result.trades]
+            own = [(buy, sell, q) for buy, sell, q in fills if buy.acct is sell.acct]
+            if not own:
+                break
+            for buy, sell, q in own:
+                engine.cross(market, buy, sell, result.price, q, ts, out)
+        for buy, sell, q in fills:
+            engine.cross(market, buy, sell, result.price, q, ts, out)
         out.append(
             AuctionUncrossed(
                 ts,
@@ -486,22 +530,18 @@ class BreakerModule(Module):
         return market, None
 
     def _on_halt(self, cmd: C.Halt) -> list:
-        engine = self.engine
-        market, rejected = self._market_or_reject(engine, cmd)
-        if rejected:
-            return rejected
-        breaker, _ = self._ensure(market)
-        probe = self._probe(engine, market, cmd.ts, self._local_price(market, breaker.state))
-        try:
+        def halt(breaker: Breaker, probe) -> Transition:
             transition = breaker.halt(cmd.ts, probe)
-        except BreakerError as err:
-            return [engine.reject(cmd, err.code, err.message, cmd.symbol)]
-        reason = cmd.reason or transition.reason
-        out: list = []
-        self._apply(engine, market, [_with_reason(transition, reason)], cmd.ts, out)
-        return out
+            return _with_reason(transition, cmd.reason or transition.reason)
+
+        return self._operator(cmd, halt)
 
     def _on_resume(self, cmd: C.Resume) -> list:
+        return self._operator(cmd, lambda breaker, probe: breaker.resume(cmd.ts, probe))
+
+    def _operator(self, cmd: Any, move) -> list:
+        """Carry out an operator's ``halt``/``resume``: ``move(breaker, probe)`` returns the transition
+        or raises ``BreakerError`` (already halted, not halted), which rejects the command."""
         engine = self.engine
         market, rejected = self._market_or_reject(engine, cmd)
         if rejected:
@@ -509,7 +549,7 @@ class BreakerModule(Module):
         breaker, _ = self._ensure(market)
         probe = self._probe(engine, market, cmd.ts, self._local_price(market, breaker.state))
         try:
-            transition = breaker.resume(cmd.ts, probe)
+            transition = move(breaker, probe)
         except BreakerError as err:
             return [engine.reject(cmd, err.code, err.message, cmd.symbol)]
         out: list = []
@@ -546,19 +586,7 @@ class BreakerModule(Module):
                     cmd.symbol,
                 )
             ]
-        if cmd.asset not in engine.assets:
-            return [engine.reject(cmd, "unknown_asset", f"no asset {cmd.asset!r}", cmd.asset)]
-        if type(cmd.amount) is not int or cmd.amount <= 0:
-            return [engine.reject(cmd, "bad_amount", "the amount must be positive", cmd.asset)]
-        if cmd.ref and cmd.ref in engine.deposit_refs:
-            return [
-                engine.reject(cmd, "duplicate_deposit", f"deposit {cmd.ref} was already credited", cmd.ref)
-            ]
-        if cmd.ref:
-            engine.deposit_refs.add(cmd.ref)
-        acct = engine.accounts.open(cmd.account)
-        engine.accounts.credit(acct, cmd.asset, cmd.amount)
-        return [Deposited(cmd.ts, cmd.account, cmd.asset, cmd.amount, cmd.ref or f"dlp:{market.symbol}")]
+        return engine.credit_deposit(cmd, cmd.ref or f"dlp:{market.symbol}")
 
     def _on_set(self, cmd: SetBreaker) -> list:
         engine = self.engine
@@ -690,6 +718,7 @@ def _skip(it, n: int):
 
 
 _QTY = attrgetter("qty")
+_INF = float("inf")
 
 
 def _prices(book, is_buy: bool):

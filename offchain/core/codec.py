@@ -31,41 +31,41 @@ class CommandFormatError(ValueError):
 # -- journal form ----------------------------------------------------------------------------------
 def command_to_dict(cmd: Any) -> dict:
     """Return a command as a JSON-able dict: `{"cmd": name, field: value, ...}`."""
-    d = {"cmd": cmd.CMD}
-    for f in dataclasses.fields(cmd):
-        d[f.name] = getattr(cmd, f.name)
-    return d
+    return _to_dict(cmd, "cmd", cmd.CMD)
 
 
 def command_from_dict(d: dict) -> Any:
     """Rebuild a command from `command_to_dict` output."""
-    d = dict(d)
-    name = d.pop("cmd", None)
-    if name not in COMMANDS:
-        _load_modules()
-    cls = COMMANDS.get(name)
-    if cls is None:
-        raise CommandFormatError(f"unknown command {name!r}")
-    return cls(**d)
+    return _from_dict(d, "cmd", "command", COMMANDS, CommandFormatError)
 
 
 def event_to_dict(event: Any) -> dict:
     """Return an event as a JSON-able dict: `{"event": name, field: value, ...}`."""
-    d = {"event": event.EVENT}
-    for f in dataclasses.fields(event):
-        d[f.name] = getattr(event, f.name)
-    return d
+    return _to_dict(event, "event", event.EVENT)
 
 
 def event_from_dict(d: dict) -> Any:
     """Rebuild an event from `event_to_dict` output."""
+    return _from_dict(d, "event", "event", EVENTS, ValueError)
+
+
+def _to_dict(obj: Any, key: str, name: str) -> dict:
+    d = {key: name}
+    for f in dataclasses.fields(obj):
+        d[f.name] = getattr(obj, f.name)
+    return d
+
+
+def _from_dict(d: dict, key: str, what: str, registry: dict, error: type[Exception]) -> Any:
+    """Rebuild a registered dataclass from its dict; a name not registered yet loads the default
+    modules (their commands and events register on import) before it is refused."""
     d = dict(d)
-    name = d.pop("event", None)
-    if name not in EVENTS:
+    name = d.pop(key, None)
+    if name not in registry:
         _load_modules()
-    cls = EVENTS.get(name)
+    cls = registry.get(name)
     if cls is None:
-        raise ValueError(f"unknown event {name!r}")
+        raise error(f"unknown {what} {name!r}")
     return cls(**d)
 
 
@@ -284,8 +284,11 @@ def _withdraw(r: _Reader, ts: int, engine: Any) -> Any:
 
 
 def _price_qty(r: _Reader, ts: int, engine: Any, symbol: str) -> tuple[Any, Any] | C.Invalid:
-    """Scale the optional `price` and `qty` fields with a market's assets."""
-    market = engine.markets[symbol]
+    """Scale the optional `price` and `qty` fields with a market's assets (an unknown market, or a value
+    finer than the asset's smallest unit, is an `Invalid` command)."""
+    market = engine.markets.get(symbol)
+    if market is None:
+        return _invalid(ts, r, "unknown_market", f"no market {symbol!r}")
     price, qty = r.get("price"), r.get("qty")
     price_u = qty_u = None
     if price is not None:
@@ -310,8 +313,6 @@ def _order(r: _Reader, ts: int, engine: Any) -> Any:
     if typ == C.LIMIT:
         r.req("price")
     r.req("qty")
-    if symbol not in engine.markets:
-        return _invalid(ts, r, "unknown_market", f"no market {symbol!r}")
     scaled = _price_qty(r, ts, engine, symbol)
     if isinstance(scaled, C.Invalid):
         return scaled
@@ -358,8 +359,6 @@ def _amend(r: _Reader, ts: int, engine: Any) -> Any:
                 symbol = acct.orders[found].symbol
         if symbol is None:
             return _invalid(ts, r, "unknown_order", f"no open order {client_id or oid!r}")
-    if symbol not in engine.markets:
-        return _invalid(ts, r, "unknown_market", f"no market {symbol!r}")
     scaled = _price_qty(r, ts, engine, symbol)
     if isinstance(scaled, C.Invalid):
         return scaled

@@ -14,7 +14,8 @@ from typing import Any
 
 from . import commands as C
 from .accounts import Account, Accounts
-from .book import STP_MODES, Book, Order
+from .book import CANCEL_MAKER, CANCEL_TAKER, DECREMENT, STP_MODES, Book, Order
+from .commands import BUY, FOK, GTC, IOC, LIMIT, MARKET, SELL, TIFS
 from .events import (
     Accepted,
     Amended,
@@ -103,11 +104,13 @@ class OpenOrder(Order):
         self.fee_paid = 0  # ceil(fee_acc / 1e6): fees charged so far (negative: rebates received)
         self.maker_ppm = maker_ppm  # rates are fixed when the order is accepted
         self.taker_ppm = taker_ppm
-        self.max_ppm = max(maker_ppm, taker_ppm, 0)
+        # the largest non-negative rate (a conditional is cheaper than `max` on every order)
+        top = maker_ppm if maker_ppm > taker_ppm else taker_ppm
+        self.max_ppm = top if top > 0 else 0
 
     @property
     def side(self) -> str:
-        return C.BUY if self.is_buy else C.SELL
+        return BUY if self.is_buy else SELL
 
     def to_state(self) -> list:
         return [
@@ -190,6 +193,14 @@ class Engine:
             owned = module.handlers(self)
             self.handlers.update(owned)
             self._module_commands.update(owned)
+        # each hook's bound methods, for the modules that override it (in module order): a module
+        # that leaves a hook to `Module` costs nothing on the paths that call it
+        self._check_hooks = _hooks(self.modules, "check_order")
+        self._trade_hooks = _hooks(self.modules, "on_trade")
+        self._limit_hooks = _hooks(self.modules, "match_limit")
+        self._stopped_hooks = _hooks(self.modules, "on_match_stopped")
+        self._tick_hooks = _hooks(self.modules, "on_tick")
+        self._wake_hooks = _hooks(self.modules, "next_wake")
         self._wake = self._next_wake()
 
     # -- the one entry point ---------------------------------------------------------------------
@@ -212,18 +223,22 @@ class Engine:
         if self._trades:
             trades = self._trades
             self._trades = []
-            for market, trade in trades:
-                for module in self.modules:
-                    module.on_trade(self, market, trade, out)
-            if self.modules:
+            hooks = self._trade_hooks
+            if hooks:
+                for market, trade in trades:
+                    for hook in hooks:
+                        hook(self, market, trade, out)
+            if self._wake_hooks:
                 self._wake = self._next_wake()
         elif cmd.__class__ in self._module_commands:
             self._wake = self._next_wake()
-        if self.accounts.touched:
+        touched = self.accounts.touched
+        if touched:
             by_name = self.accounts.by_name
-            for name, asset in self.accounts.take_touched():
+            for name, asset in touched:  # in the order the pairs changed
                 acct = by_name[name]
                 out.append(Balance(ts, name, asset, acct.balance.get(asset, 0), acct.held.get(asset, 0)))
+            touched.clear()
         return out
 
     def reject(self, cmd: Any, code: str, message: str, ref: str = "") -> Rejected:
@@ -233,13 +248,13 @@ class Engine:
 
     def _run_timers(self, ts: int) -> list:
         out: list = []
-        for module in self.modules:
-            module.on_tick(self, ts, out)
+        for hook in self._tick_hooks:
+            hook(self, ts, out)
         self._wake = self._next_wake()
         return out
 
     def _next_wake(self) -> float:
-        wakes = [w for w in (m.next_wake() for m in self.modules) if w is not None]
+        wakes = [w for w in (hook() for hook in self._wake_hooks) if w is not None]
         return min(wakes) if wakes else float("inf")
 
     # -- read-only views for adapters -----------------------------------------------------------------
@@ -312,6 +327,15 @@ class Engine:
     def _on_deposit(self, cmd: C.Deposit) -> list:
         if not isinstance(cmd.account, str) or not cmd.account:
             return [self.reject(cmd, "bad_account", "a deposit needs an account")]
+        return self.credit_deposit(cmd, cmd.ref)
+
+    def credit_deposit(self, cmd: Any, reported_ref: str) -> list:
+        """Credit `cmd.amount` of `cmd.asset` to `cmd.account` (opened on first use); return the events.
+
+        Refuses an unknown asset, a non-positive amount and a `cmd.ref` already credited (each deposit
+        ref counts once). The `deposited` event carries `reported_ref`. The core `deposit` and the
+        breaker's priority `dlp_deposit` both credit through here.
+        """
         if cmd.asset not in self.assets:
             return [self.reject(cmd, "unknown_asset", f"no asset {cmd.asset!r}", cmd.asset)]
         if type(cmd.amount) is not int or cmd.amount <= 0:
@@ -322,7 +346,7 @@ class Engine:
             self.deposit_refs.add(cmd.ref)
         acct = self.accounts.open(cmd.account)
         self.accounts.credit(acct, cmd.asset, cmd.amount)
-        return [Deposited(cmd.ts, cmd.account, cmd.asset, cmd.amount, cmd.ref)]
+        return [Deposited(cmd.ts, cmd.account, cmd.asset, cmd.amount, reported_ref)]
 
     def _on_withdraw(self, cmd: C.Withdraw) -> list:
         acct = self.accounts.by_name.get(cmd.account)
@@ -350,17 +374,17 @@ class Engine:
             return [self.reject(cmd, "unknown_account", f"no account {cmd.account!r}", cmd.client_id)]
         ref = cmd.client_id
         side = cmd.side
-        if side == C.BUY:
+        if side == BUY:
             is_buy = True
-        elif side == C.SELL:
+        elif side == SELL:
             is_buy = False
         else:
             return [self.reject(cmd, "bad_side", "side must be buy or sell", ref)]
         typ = cmd.type
         tif = cmd.tif
-        if typ != C.LIMIT and typ != C.MARKET:
+        if typ != LIMIT and typ != MARKET:
             return [self.reject(cmd, "bad_type", "type must be limit or market", ref)]
-        if tif not in C.TIFS:
+        if tif not in TIFS:
             return [self.reject(cmd, "bad_tif", "time in force must be GTC, IOC or FOK", ref)]
         if cmd.stp not in STP_MODES:
             return [self.reject(cmd, "bad_stp", f"self-trade prevention must be one of {STP_MODES}", ref)]
@@ -371,19 +395,19 @@ class Engine:
         price = cmd.price
         book = market.book
         continuous = market.state == CONTINUOUS
-        if typ == C.LIMIT:
+        if typ == LIMIT:
             veto = self._check_price(market, price)
             if veto is not None:
                 return [self.reject(cmd, veto[0], veto[1], ref)]
             if cmd.post_only:
-                if tif != C.GTC:
+                if tif != GTC:
                     return [self.reject(cmd, "bad_tif", "a post-only order is GTC", ref)]
                 if continuous and book.crosses(is_buy, price):
                     return [self.reject(cmd, "post_only_would_cross", "a post-only order would take", ref)]
         else:
             if price is not None:
                 return [self.reject(cmd, "bad_price", "a market order takes no price", ref)]
-            if tif == C.GTC:
+            if tif == GTC:
                 return [self.reject(cmd, "bad_tif", "a market order is IOC or FOK", ref)]
             if cmd.post_only:
                 return [self.reject(cmd, "bad_type", "a post-only order is a limit order", ref)]
@@ -392,13 +416,13 @@ class Engine:
             return [
                 self.reject(cmd, "duplicate_client_id", f"an open order already has id {client_id!r}", ref)
             ]
-        if not continuous and (typ == C.MARKET or tif != C.GTC):
+        if not continuous and (typ == MARKET or tif != GTC):
             return [
                 self.reject(cmd, "not_continuous", f"{market.symbol} is {market.state}: only GTC limits", ref)
             ]
         # what the order will hold: its size at its limit, or for a market order, what it can take
         hold_qty = qty
-        if typ == C.MARKET:
+        if typ == MARKET:
             ref_price = market.reference_price()
             if ref_price is None:
                 ref_price = book.best_ask() if is_buy else book.best_bid()
@@ -408,16 +432,16 @@ class Engine:
                 price = ref_price * (BPS + market.impact_bps) // BPS
             else:
                 price = -(-ref_price * (BPS - market.impact_bps) // BPS)
-        if typ == C.MARKET or tif == C.FOK:
+        if typ == MARKET or tif == FOK:
             limit = price
-            if self.modules:  # preview the walk the taker will be allowed (a module may cap it)
+            if self._limit_hooks:  # preview the walk the taker will be allowed (a module may cap it)
                 probe = OpenOrder(0, acct, market.symbol, is_buy, typ, price, qty, tif, False, False,
                                   cmd.stp, None, False, cmd.ts, 0, 0)  # fmt: skip
                 limit = self._match_limit(market, probe)
             can, worst = book.fillable(is_buy, limit, qty, acct.name, cmd.stp)
-            if tif == C.FOK and can < qty:
+            if tif == FOK and can < qty:
                 return [self.reject(cmd, "fok_unfillable", f"only {can} of {qty} can fill now", ref)]
-            if typ == C.MARKET:
+            if typ == MARKET:
                 if can == 0:
                     return [self.reject(cmd, "no_liquidity", "nothing to take within the impact band", ref)]
                 price, hold_qty = worst, can
@@ -442,7 +466,7 @@ class Engine:
         )
         asset, amount = self.risk.hold(market, order, price, hold_qty)
         veto = self.risk.check_order(self, market, acct, order, price, qty, asset, amount)
-        if veto is None and self.modules:
+        if veto is None and self._check_hooks:
             veto = self._module_veto(market, acct, order)
         if veto is not None:
             return [self.reject(cmd, veto[0], veto[1], ref)]
@@ -458,8 +482,8 @@ class Engine:
         self.accounts.hold(acct, asset, amount)
         if continuous and book.crosses(is_buy, price):
             self._take(market, order, out, registered=False)
-        elif tif == C.GTC:
-            self._rest(order)
+        elif tif == GTC:
+            self._rest(order, book)
         else:
             self._close(market, order, cmd.ts, out, "ioc")
         return out
@@ -487,15 +511,18 @@ class Engine:
         return None
 
     def _module_veto(self, market: Market, acct: Account, order: OpenOrder) -> tuple[str, str] | None:
-        for module in self.modules:
-            veto = module.check_order(self, market, acct, order)
+        for hook in self._check_hooks:
+            veto = hook(self, market, acct, order)
             if veto is not None:
                 return veto
         return None
 
-    def _rest(self, order: OpenOrder) -> None:
-        """Put an order on its book and register it with its account."""
-        self.markets[order.symbol].book.add(order)
+    def _rest(self, order: OpenOrder, book: Book | None = None) -> None:
+        """Put an order on its market's book (`book`, when the caller has it) and register it with its
+        account."""
+        if book is None:
+            book = self.markets[order.symbol].book
+        book.add(order)
         acct = order.acct
         acct.orders[order.oid] = order
         if order.client_id is not None:
@@ -532,7 +559,7 @@ class Engine:
         book = market.book
         steps = self._steps
         before = order.qty
-        limit = self._match_limit(market, order) if self.modules else order.price
+        limit = self._match_limit(market, order) if self._limit_hooks else order.price
         rem = book.match(order.is_buy, limit, before, order.owner, order.stp, steps)
         taker_cancelled = book.taker_cancelled
         ts = out[0].ts
@@ -552,12 +579,12 @@ class Engine:
                 Cancelled(ts, order.oid, order.owner, symbol, order.client_id, decremented, rem, "stp")
             )
         if rem and limit != order.price and not taker_cancelled and book.crosses(order.is_buy, order.price):
-            for module in self.modules:  # a module's limit stopped the walk (the breaker halts here)
-                module.on_match_stopped(self, market, order, out)
-        if rem and not taker_cancelled and order.tif == C.GTC and order.type == C.LIMIT:
+            for hook in self._stopped_hooks:  # a module's limit stopped the walk (the breaker halts here)
+                hook(self, market, order, out)
+        if rem and not taker_cancelled and order.tif == GTC and order.type == LIMIT:
             self._trim_hold(market, order)
             if not registered:
-                self._rest(order)
+                self._rest(order, book)
             else:
                 book.add(order)
             return
@@ -567,7 +594,7 @@ class Engine:
             elif market.state != CONTINUOUS:
                 reason = "halt"
             else:
-                reason = "market" if order.type == C.MARKET else "ioc"
+                reason = "market" if order.type == MARKET else "ioc"
             out.append(Cancelled(ts, order.oid, order.owner, symbol, order.client_id, rem, 0, reason))
             order.qty = 0
         self._finish(order)
@@ -575,8 +602,8 @@ class Engine:
     def _match_limit(self, market: Market, order: OpenOrder) -> int:
         """Return the taker's limit tightened by any module's `match_limit`."""
         limit = order.price
-        for module in self.modules:
-            cap = module.match_limit(self, market, order)
+        for hook in self._limit_hooks:
+            cap = hook(self, market, order)
             if cap is not None and ((cap < limit) if order.is_buy else (cap > limit)):
                 limit = cap
         return limit
@@ -610,7 +637,7 @@ class Engine:
             market.symbol,
             price,
             qty,
-            C.BUY if taker.is_buy else C.SELL,
+            BUY if taker.is_buy else SELL,
             maker.owner,
             taker.owner,
             maker.oid,
@@ -642,14 +669,11 @@ class Engine:
         acct = self.accounts.by_name.get(cmd.account)
         if acct is None:
             return None, None, self.reject(cmd, "unknown_account", f"no account {cmd.account!r}")
-        if cmd.client_id is not None:
-            oid = acct.client_ids.get(cmd.client_id)
-            ref = cmd.client_id
-        else:
-            oid = cmd.oid
-            ref = str(cmd.oid)
+        client_id = cmd.client_id
+        oid = acct.client_ids.get(client_id) if client_id is not None else cmd.oid
         order = acct.orders.get(oid) if oid is not None else None
         if order is None:
+            ref = client_id if client_id is not None else str(cmd.oid)
             return acct, None, self.reject(cmd, "unknown_order", f"no open order {ref!r}", ref)
         return acct, order, None
 
@@ -687,12 +711,12 @@ class Engine:
         oid = self.next_oid
         self.next_oid = oid + 1
         order = OpenOrder(
-            oid, acct, market.symbol, is_buy, C.LIMIT, price, qty, C.IOC, False, False,
+            oid, acct, market.symbol, is_buy, LIMIT, price, qty, IOC, False, False,
             "cancel_taker", None, False, ts, maker_ppm, taker_ppm,
         )  # fmt: skip
         order.hold_asset = market.quote if is_buy else market.base
-        side = C.BUY if is_buy else C.SELL
-        out.append(Accepted(ts, oid, acct.name, market.symbol, side, C.LIMIT, price, qty, C.IOC, None))
+        side = BUY if is_buy else SELL
+        out.append(Accepted(ts, oid, acct.name, market.symbol, side, LIMIT, price, qty, IOC, None))
         if market.state == CONTINUOUS and market.book.crosses(is_buy, price):
             self._take(market, order, out, registered=False)
         else:
@@ -743,7 +767,7 @@ class Engine:
         asset, need = self.risk.hold(market, order, price, qty)
         extra = need - order.hold
         veto = self.risk.check_order(self, market, acct, order, price, qty, asset, extra)
-        if veto is None and self.modules:
+        if veto is None and self._check_hooks:
             veto = self._module_veto(market, acct, order)
         if veto is not None:
             return [self.reject(cmd, veto[0], veto[1], order.client_id or str(order.oid))]
@@ -766,14 +790,24 @@ class Engine:
         return out
 
     # -- prices, trading state, time ------------------------------------------------------------------
-    def _on_index(self, cmd: C.Index) -> list:
-        market = self.markets.get(cmd.symbol)
-        if market is None:
-            return [self.reject(cmd, "unknown_market", f"no market {cmd.symbol!r}", cmd.symbol)]
+    def check_index(self, cmd: C.Index) -> Rejected | None:
+        """Return the rejection of an `index` command (unknown market, no source, bad price), or None.
+
+        Shared with the risk module's `index` handler, which replaces the core's.
+        """
+        if cmd.symbol not in self.markets:
+            return self.reject(cmd, "unknown_market", f"no market {cmd.symbol!r}", cmd.symbol)
         if not isinstance(cmd.source, str) or not cmd.source:
-            return [self.reject(cmd, "bad_source", "an index price needs a source", cmd.symbol)]
+            return self.reject(cmd, "bad_source", "an index price needs a source", cmd.symbol)
         if type(cmd.price) is not int or cmd.price <= 0:
-            return [self.reject(cmd, "bad_price", "an index price must be a positive integer", cmd.symbol)]
+            return self.reject(cmd, "bad_price", "an index price must be a positive integer", cmd.symbol)
+        return None
+
+    def _on_index(self, cmd: C.Index) -> list:
+        rejected = self.check_index(cmd)
+        if rejected is not None:
+            return [rejected]
+        market = self.markets[cmd.symbol]
         market.index_sources[cmd.source] = cmd.price
         prices = sorted(market.index_sources.values())
         market.index_price = prices[(len(prices) - 1) // 2]  # lower median; risk replaces with weights
@@ -820,14 +854,34 @@ class Engine:
 
     def cross(
         self, market: Market, buy: OpenOrder, sell: OpenOrder, price: int, qty: int, ts: int, out: list
-    ) -> None:
+    ) -> int:
         """Execute `qty` between two orders resting on the book at `price` (the call auction's seam).
 
         The older order (lower oid) is the maker for fees. Both orders shrink in place, leave the book
-        when filled, and the trade settles, is reported and reaches the `on_trade` hooks like any other.
+        when filled, and release what they held beyond their open size at their limit (a fill better
+        than the limit); the trade settles, is reported and reaches the `on_trade` hooks like any other.
+        Returns the quantity traded.
+
+        Two orders of one account never trade: the newer one's `stp` applies as if it had arrived as
+        the taker (`cancel_maker` cancels the older, `cancel_taker` the newer, `cancel_both` both,
+        `decrement` shrinks both by `qty`), with `cancelled` events of reason `stp`, and nothing
+        trades (returns 0). An order that is no longer open (such a cancel took it) is skipped.
         """
-        book = market.book
+        if not buy.qty or not sell.qty:
+            return 0
         maker, taker = (buy, sell) if buy.oid < sell.oid else (sell, buy)
+        if buy.acct is sell.acct:
+            mode = taker.stp
+            if mode == DECREMENT:
+                self._stp_resting(market, maker, qty, ts, out)
+                self._stp_resting(market, taker, qty, ts, out)
+            else:
+                if mode != CANCEL_TAKER:
+                    self._stp_resting(market, maker, maker.qty, ts, out)
+                if mode != CANCEL_MAKER:
+                    self._stp_resting(market, taker, taker.qty, ts, out)
+            return 0
+        book = market.book
         for order in (maker, taker):
             if order.qty == qty:
                 book.remove(order)
@@ -835,6 +889,19 @@ class Engine:
         self._fill(market, maker, taker, price, qty, ts, out)
         if taker.qty == 0:
             self._finish(taker)
+        else:
+            self._trim_hold(market, taker)
+        if maker.qty:
+            self._trim_hold(market, maker)
+        return qty
+
+    def _stp_resting(self, market: Market, order: OpenOrder, qty: int, ts: int, out: list) -> None:
+        """Cancel `qty` of a resting order for self-trade prevention (all of it: it leaves the book)."""
+        if qty >= order.qty:
+            qty = order.qty
+            market.book.remove(order)
+        order.qty -= qty
+        self._maker_stp(market, order, qty, ts, out)
 
     def _on_tick(self, cmd: C.Tick) -> list:
         return self._run_timers(cmd.ts)
@@ -932,6 +999,12 @@ class Engine:
         return eng
 
 
+def _hooks(modules: list[Module], name: str) -> list:
+    """Return the bound `name` hooks of the modules that override `Module.name`, in module order."""
+    base = getattr(Module, name)
+    return [getattr(m, name) for m in modules if getattr(type(m), name, base) is not base]
+
+
 def _order_from_state(acct: Account, symbol: str, row: list) -> OpenOrder:
     (oid, _, side, typ, price, qty, tif, post_only, reduce_only, stp, client_id, api, ts) = row[:13]
     (filled, hold_asset, hold, fee_acc, fee_paid, maker_ppm, taker_ppm) = row[13:]
@@ -939,7 +1012,7 @@ def _order_from_state(acct: Account, symbol: str, row: list) -> OpenOrder:
         oid,
         acct,
         symbol,
-        side == C.BUY,
+        side == BUY,
         typ,
         price,
         qty,

@@ -3,7 +3,8 @@
 A `Module` is a subsystem the engine drives: it may own commands (its handlers run like the core's
 and may replace a core handler, e.g. the breaker's `resume`), veto orders, react to trades and to the
 passage of time, and carries state that `snapshot`/`state_hash` include under its `name`. Modules run
-in the fixed order of `Engine.modules`.
+in the fixed order of `Engine.modules`. The engine binds each hook once, when it is built, for the
+modules whose class overrides it: a hook left to `Module` costs nothing on the hot path.
 
 The `Risk` policy decides what an order holds, whether an account may place it or withdraw, and how a
 trade settles. The core ships `SpotRisk` (free balance, spot settlement); the risk engine replaces it

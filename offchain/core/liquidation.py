@@ -161,27 +161,22 @@ def liquidation_prices(
 
     if bad(price):
         return price, price
-    below = above = None
-    if bad(1):
-        lo, hi = 1, price  # bad(lo), not bad(hi)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if bad(mid):
-                lo = mid
-            else:
-                hi = mid
-        below = lo
+    below = _nearest_bad(bad, price, 1) if bad(1) else None
     top = price * 1000
-    if bad(top):
-        lo, hi = price, top  # not bad(lo), bad(hi)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if bad(mid):
-                hi = mid
-            else:
-                lo = mid
-        above = hi
+    above = _nearest_bad(bad, price, top) if bad(top) else None
     return below, above
+
+
+def _nearest_bad(bad: Callable[[int], bool], good: int, worse: int) -> int:
+    """Bisect between a price where the account is healthy (``good``) and one where it is liquidatable
+    (``worse``, on either side); return the liquidatable price nearest ``good``."""
+    while abs(worse - good) > 1:
+        mid = (good + worse) // 2
+        if bad(mid):
+            worse = mid
+        else:
+            good = mid
+    return worse
 
 
 def liquidation_price(

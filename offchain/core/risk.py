@@ -238,7 +238,16 @@ class RiskModule(Module):
 
     def exposed(self, acct: Account) -> bool:
         """True when the account has a position or a borrow (otherwise it cannot be under-margined)."""
-        return any(b < 0 for b in acct.balance.values()) or bool(self.positions_of(acct.name))
+        # asked on every spot order: plain loops (a generator costs more than the check)
+        for amount in acct.balance.values():
+            if amount < 0:
+                return True
+        name = acct.name
+        for book in self.positions.values():
+            pos = book.get(name)
+            if pos is not None and not pos.is_flat:
+                return True
+        return False
 
     def pool_totals(self, asset: str) -> tuple[int, int]:
         """Return ``(supplied, borrowed)`` of an asset's pool over every account."""
@@ -357,13 +366,10 @@ class RiskModule(Module):
         return events
 
     def _on_index(self, engine: Engine, cmd: C.Index) -> list:
-        market = engine.markets.get(cmd.symbol)
-        if market is None:
-            return [engine.reject(cmd, "unknown_market", f"no market {cmd.symbol!r}", cmd.symbol)]
-        if not isinstance(cmd.source, str) or not cmd.source:
-            return [engine.reject(cmd, "bad_source", "an index price needs a source", cmd.symbol)]
-        if type(cmd.price) is not int or cmd.price <= 0:
-            return [engine.reject(cmd, "bad_price", "an index price must be a positive integer", cmd.symbol)]
+        rejected = engine.check_index(cmd)
+        if rejected is not None:
+            return [rejected]
+        market = engine.markets[cmd.symbol]
         ms = self.markets[cmd.symbol]
         market.index_sources[cmd.source] = cmd.price
         ms.pricing.post(cmd.source, cmd.price, cmd.ts)
@@ -878,21 +884,17 @@ class CrossMarginPolicy:
         """Settle one trade: spot legs out of holds where orders hold; perps into positions."""
         accounts = engine.accounts
         quote = market.quote
-        if market.kind == PERP:
-            m = self.module
-            price = notional * market.unit // qty
-            for order, delta in ((buy, qty), (sell, -qty)):
-                name = order.acct.name
-                m.set_position(
-                    name, market.symbol, m.position(name, market.symbol).fill(delta, price, notional)
-                )
-        else:
-            accounts.credit(buy.acct, market.base, qty)
-            accounts.debit(sell.acct, market.base, qty)
-            accounts.debit(buy.acct, quote, notional)
-            accounts.credit(sell.acct, quote, notional)
-            _use_hold(accounts, buy, notional + buy_fee)
-            _use_hold(accounts, sell, qty)
+        if market.kind != PERP:
+            accounts.settle_spot(
+                buy.acct, sell.acct, market.base, quote, qty, notional, buy_fee, sell_fee,
+                _use_hold(buy, notional + buy_fee), _use_hold(sell, qty),
+            )  # fmt: skip
+            return
+        m = self.module
+        price = notional * market.unit // qty
+        for order, delta in ((buy, qty), (sell, -qty)):
+            name = order.acct.name
+            m.set_position(name, market.symbol, m.position(name, market.symbol).fill(delta, price, notional))
         accounts.debit(buy.acct, quote, buy_fee)
         accounts.debit(sell.acct, quote, sell_fee)
         fees = accounts.fees
@@ -1024,12 +1026,15 @@ class CrossMarginPolicy:
         return None
 
 
-def _use_hold(accounts: Any, order: OpenOrder, amount: int) -> None:
-    """Release what an order held for this fill (orders that hold nothing release nothing)."""
-    used = min(order.hold, amount)
-    if used > 0:
-        accounts.release(order.acct, order.hold_asset, used)
-        order.hold -= used
+def _use_hold(order: OpenOrder, amount: int) -> int:
+    """Take what an order held for this fill off its hold and return it (an order that holds nothing,
+    like a margin order, uses nothing)."""
+    hold = order.hold
+    used = hold if hold < amount else amount
+    if used <= 0:
+        return 0
+    order.hold = hold - used
+    return used
 
 
 def _price_if_missing(v: Valuation, m: RiskModule, market: Market, price: int) -> Valuation:

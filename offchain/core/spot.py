@@ -77,10 +77,11 @@ class SpotRisk:
         sell_fee: int,
     ) -> None:
         """Settle one spot trade for both sides out of their holds."""
+        cost = notional + buy_fee
         engine.accounts.settle_spot(
-            buy.acct, sell.acct, market.base, market.quote, qty, notional, buy_fee, sell_fee
+            buy.acct, sell.acct, market.base, market.quote, qty, notional, buy_fee, sell_fee, cost, qty
         )
-        buy.hold -= notional + buy_fee
+        buy.hold -= cost
         sell.hold -= qty
 
     def to_state(self) -> None:

@@ -291,6 +291,41 @@ def test_auction_fills_release_what_orders_held_beyond_their_fill_price():
         assert balances + x.engine.accounts.fees.get(asset, 0) == total
 
 
+@pytest.mark.parametrize(
+    ("stp", "cancelled", "trades"),
+    [
+        # the newer order's mode applies: the ask is the market maker's newer order
+        ("cancel_maker", ["mm-bid"], []),
+        ("cancel_taker", ["mm-ask"], [(px("1.0020"), 400 * USDE)]),
+        ("cancel_both", ["mm-bid", "mm-ask"], []),
+        ("decrement", ["mm-bid", "mm-ask"], [(px("1.0020"), 400 * USDE)]),
+    ],
+)
+def test_reopening_auction_never_trades_an_account_with_itself(stp, cancelled, trades):
+    """The market maker's own bid and ask cross during the halt; the auction first pairs them."""
+    x = Exchange()
+    x.ok("halt", symbol=SYMBOL, reason="exchange maintenance")
+    x.limit("market_maker", "buy", "1.0020", "1500", "mm-bid")
+    x.limit("seller", "sell", "1.0000", "400", "other-ask")
+    x.limit("market_maker", "sell", "0.9980", "1000", "mm-ask", stp=stp)
+    fees_before = x.engine.accounts.fees.get("USDC", 0)
+
+    events = x.ok("resume", symbol=SYMBOL) + x.tick_for(7 * 60)
+
+    (auction,) = of(events, AuctionUncrossed)
+    auction_trades = [t for t in of(events, Trade) if t.ts == auction.ts]
+    assert [(t.price, t.qty) for t in auction_trades] == trades
+    assert all(t.maker != t.taker for t in auction_trades)
+    assert (auction.volume, auction.trades) == (sum(q for _, q in trades), len(trades))
+    stp_cancels = [c for c in of(events, Cancelled) if c.reason == "stp"]
+    assert sorted(c.client_id for c in stp_cancels) == sorted(cancelled)
+    assert x.engine.accounts.fees.get("USDC", 0) - fees_before == sum(
+        t.maker_fee + t.taker_fee for t in auction_trades
+    )
+    assert not x.engine.book(SYMBOL).is_crossed()
+    assert x.state == "continuous"
+
+
 # -- operator -------------------------------------------------------------------------------------
 
 

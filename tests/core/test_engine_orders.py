@@ -198,6 +198,24 @@ def test_auction_seam_crosses_two_resting_orders_at_one_price(venue):
     assert venue.balance("trader", "BTC") == 101 * BTC
 
 
+def test_auction_seam_releases_what_a_partly_filled_bid_held_beyond_its_fill_price(venue):
+    venue.ok("halt", symbol="BTC-USDC")
+    venue.order("trader", "buy", "2", "50100", id="bid")
+    venue.order("market_maker", "sell", "1", "49900", id="ask")
+    engine = venue.engine
+    bid = engine.order_by_client_id("trader", "bid")
+    ask = engine.order_by_client_id("market_maker", "ask")
+    out: list = []
+
+    traded = engine.cross(engine.markets["BTC-USDC"], bid, ask, 50_000 * PRICE, BTC, venue.t * 1000, out)
+
+    assert traded == BTC
+    assert bid.qty == BTC
+    # the 1 BTC left holds its notional at its limit plus the 0.2 % fee bound (50 100 + 100.2 USDC):
+    # the fill at 50 000 released the 100 USDC it saved and the filled half's fee reserve
+    assert venue.held("trader", "USDC") == 50_200_200_000
+
+
 def test_market_buy_needs_only_what_it_takes(venue):
     venue.ok("deposit", account="buyer", asset="USDC", amount="50100")
     venue.order("market_maker", "sell", "1", "50000")
