@@ -25,6 +25,15 @@
         Every resume records its time: targets read it through `halt_state`
         to run their cool-down.
 
+        Mirrors. `protect` offers the target `IHaltListener.on_halt_state`
+        with its current state; a target that acknowledges (the Pool) is
+        pushed its halt state and last resume time in the same transaction as
+        every later transition (trip, pause, `pause_all`, resume,
+        `unpause_all`), and the transition reverts if the push fails. Such a
+        target reads its own copy instead of calling `is_halted` on every
+        swap, and the copy can never say "running" while `is_halted` says
+        "halted". A target that does not acknowledge keeps asking.
+
         Reason codes: `contracts/lib/trip_reasons.vy`.
 @custom:kill A guardian's `pause(target)` / `pause_all()` stops at once what
         each target gates on `is_halted`: Pool swaps (never `add_liquidity`
@@ -32,7 +41,9 @@
         ReserveRegistry gate. Only the governor restarts a paused target
         (`resume`, `unpause_all`). The governor removes a guardian's power
         with `revokeRole(GUARDIAN_ROLE, guardian)`; a guardian gives it up
-        with `renounceRole`.
+        with `renounceRole`. A mirroring target (`IHaltListener`) whose push
+        fails blocks its pause and `pause_all`: only targets that accept
+        every push from the breaker (the Pool) may acknowledge the offer.
 """
 
 from ethereum.ercs import IERC165
@@ -47,6 +58,7 @@ from interfaces import ICircuitBreaker
 
 implements: ICircuitBreaker
 
+from interfaces import IHaltListener
 from interfaces import IProtected
 
 from snekmate.auth import access_control
@@ -67,11 +79,14 @@ MAX_HALT_SECONDS: public(constant(uint256)) = 7 * 86400
 # @dev The most targets one breaker protects (bounds `pause_all`).
 MAX_TARGETS: public(constant(uint256)) = 64
 
-# @dev The per-target word: three flags, then three 64-bit fields.
+# @dev The per-target word: four flags, then three 64-bit fields.
 _PROTECTED: constant(uint256) = 1
 _HALTED: constant(uint256) = 2
 _MANUAL: constant(uint256) = 4
 _FLAGS: constant(uint256) = 7
+# @dev The target mirrors its halt state: push every transition to it.
+_MIRRORED: constant(uint256) = 8
+_MIRROR_ACK: constant(bytes4) = method_id("on_halt_state(bool,uint256)", output_type=bytes4)
 _HALTED_AT_SHIFT: constant(uint256) = 8
 _RESUMED_AT_SHIFT: constant(uint256) = 72
 _HALT_SECONDS_SHIFT: constant(uint256) = 136
@@ -159,7 +174,8 @@ def protect(target: address, halt_seconds: uint256):
     """
     @dev Register `target` with its halt window, or change the window.
     @notice Governor only. A target registered during a `pause_all`
-            starts halted.
+            starts halted. The target is offered `IHaltListener`
+            pushes (see the notice) until it acknowledges one.
     @param target The contract to protect.
     @param halt_seconds How long a trip lasts at least before anyone but
            the governor may resume it (1 s .. 7 days).
@@ -175,6 +191,8 @@ def protect(target: address, halt_seconds: uint256):
         if self.all_paused:
             word = word | _HALTED | _MANUAL | block.timestamp << _HALTED_AT_SHIFT
     word = word & ~(_U64 << _HALT_SECONDS_SHIFT) | halt_seconds << _HALT_SECONDS_SHIFT
+    if word & _MIRRORED == 0 and self._offer_mirror(target, word):
+        word = word | _MIRRORED
     self._state[target] = word
     log Protected(target=target, halt_seconds=halt_seconds)
 
@@ -196,7 +214,7 @@ def trip(target: address, reason: uint256, metric: uint256):
     )
     word: uint256 = self._protected_state(target)
     if word & _HALTED == 0:
-        self._state[target] = self._halted(word, False)
+        self._store(target, self._halted(word, False))
     self.last_reason[target] = reason
     self.last_metric[target] = metric
     log Tripped(target=target, caller=msg.sender, reason=reason, metric=metric)
@@ -320,6 +338,18 @@ def protection(target: address) -> (bool, bool, bool, uint256, uint256, uint256)
 
 @external
 @view
+def mirrors(target: address) -> bool:
+    """
+    @dev Return whether `target` acknowledged the `IHaltListener` offer:
+         every transition of its halt state is pushed to it.
+    @param target The contract.
+    @return bool True if the target mirrors its halt state.
+    """
+    return self._state[target] & _MIRRORED != 0
+
+
+@external
+@view
 def targets_count() -> uint256:
     """
     @dev Return how many targets are protected (`targets(i)` lists them).
@@ -350,7 +380,7 @@ def _halted(word: uint256, manual: bool) -> uint256:
 @internal
 def _pause(target: address, word: uint256, reason: uint256):
     if word & _HALTED == 0:
-        self._state[target] = self._halted(word, True)
+        self._store(target, self._halted(word, True))
     else:
         # Already tripped: a guardian pause on top makes it the governor's to lift.
         self._state[target] = word | _MANUAL
@@ -362,8 +392,30 @@ def _pause(target: address, word: uint256, reason: uint256):
 @internal
 def _resume(target: address, word: uint256, governor: bool):
     cleared: uint256 = word & ~(_HALTED | _MANUAL | _U64 << _RESUMED_AT_SHIFT)
-    self._state[target] = cleared | block.timestamp << _RESUMED_AT_SHIFT
+    self._store(target, cleared | block.timestamp << _RESUMED_AT_SHIFT)
     log Resumed(target=target, caller=msg.sender, governor=governor)
+
+
+@internal
+def _store(target: address, word: uint256):
+    # A halt state change: a mirroring target must take it, or the transition reverts.
+    self._state[target] = word
+    if word & _MIRRORED != 0:
+        extcall IHaltListener(target).on_halt_state(word & _HALTED != 0, word >> _RESUMED_AT_SHIFT & _U64)
+
+
+@internal
+def _offer_mirror(target: address, word: uint256) -> bool:
+    # Push the current state once; only a target answering with the selector mirrors from now on.
+    ok: bool = False
+    response: Bytes[32] = b""
+    ok, response = raw_call(
+        target,
+        abi_encode(word & _HALTED != 0, word >> _RESUMED_AT_SHIFT & _U64, method_id=_MIRROR_ACK),
+        max_outsize=32,
+        revert_on_failure=False,
+    )
+    return ok and len(response) == 32 and convert(response, bytes32) == convert(_MIRROR_ACK, bytes32)
 
 
 @internal

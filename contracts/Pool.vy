@@ -39,10 +39,22 @@
           withdrawal nets to zero (`lib/outflow_limiter.vy`);
         - a trip never reverts the transaction that measured it;
         - while halted `swap` reverts; `add_liquidity` and `remove_liquidity`
-          always work;
+          always work. The pool mirrors the breaker's halt state of itself:
+          the breaker pushes every transition (`on_halt_state`, see
+          `interfaces/IHaltListener.vyi`) in the same transaction, or the
+          transition reverts, so the mirror never says "running" while
+          `breaker.is_halted(pool)` says "halted". Until the breaker
+          protects the pool (its `protect` pushes the first state), swaps
+          revert: an unprotected pool could not be tripped;
         - `can_resume()`: sqrt(k) is back above `resume_depth_bps` (50 %) of
           its benchmark. The breaker adds the halt window and lets anyone
           resume; its governor may resume at any time.
+
+        Gas: a swap reads three storage slots (reserves with the time of the
+        last oracle/limiter update; the EMA with both outflow lanes; the swap
+        parameters with the halt mirror) and writes two. The outflow lanes
+        count in units of 10**(decimals - 6) for tokens with more than 6
+        decimals (outflows rounded up, inflows down).
 
         Reserves are cached: tokens sent to the pool without a call are not
         reserves. `skim()` pays such donations to `fee_receiver`; the governor
@@ -55,7 +67,9 @@
         switches a transfer fee on).
 
         Every external function, views included, holds the reentrancy lock
-        (the LP token's own ERC-20 functions excepted: they touch no reserve).
+        (except the LP token's own ERC-20 functions, which touch no reserve,
+        and `on_halt_state`, which only the breaker may call, also from
+        inside the pool's own trip).
 """
 
 from ethereum.ercs import IERC20
@@ -67,8 +81,10 @@ implements: IERC20Detailed
 from snekmate.auth.interfaces import IAccessControl
 
 from interfaces import ICircuitBreaker
+from interfaces import IHaltListener
 from interfaces import IProtected
 
+implements: IHaltListener
 implements: IProtected
 
 from snekmate.auth import ownable
@@ -80,9 +96,6 @@ initializes: erc20[ownable := ownable]
 from lib import ema_oracle
 from lib import outflow_limiter
 from lib import trip_reasons
-
-initializes: ema_oracle
-initializes: outflow_limiter
 
 exports: (
     erc20.transfer,
@@ -111,8 +124,26 @@ _MAX_PRICE: constant(uint256) = 2**192 - 1
 _U16: constant(uint256) = 2**16 - 1
 _U32: constant(uint256) = 2**32 - 1
 _U64: constant(uint256) = 2**64 - 1
-# @dev The outflow limiter pair of this pool: lane 0 token0, lane 1 token1.
-_FLOWS: constant(bytes32) = empty(bytes32)
+# @dev `_swap_parameters`: the parameters in the low 208 bits (bit offsets below; 16-bit
+# fields for bps, 32-bit for seconds), then the halt mirror.
+_FEE_AT: constant(uint256) = 0
+_IMPACT_BAND_AT: constant(uint256) = 16
+_COOLDOWN_BAND_AT: constant(uint256) = 32
+_VELOCITY_AT: constant(uint256) = 48
+_THIN_DEPTH_AT: constant(uint256) = 64
+_OUTFLOW_CAP_AT: constant(uint256) = 80
+_ORACLE_CAP_AT: constant(uint256) = 96
+_COOLDOWN_SECONDS_AT: constant(uint256) = 112
+_OUTFLOW_WINDOW_AT: constant(uint256) = 144
+_ORACLE_HALF_LIFE_AT: constant(uint256) = 176
+_PARAMETERS: constant(uint256) = 2**208 - 1
+# @dev The halt mirror: set once the breaker has pushed; halted; the last resume time from bit 210.
+_MIRRORED: constant(uint256) = 2**208
+_HALTED: constant(uint256) = 2**209
+_RESUMED_AT_SHIFT: constant(uint256) = 210
+_MAX_RESUMED_AT: constant(uint256) = 2**46 - 1
+# @dev `_reserves`: the time of the last oracle/limiter update, mod 2**32, above the reserves.
+_CLOCK_SHIFT: constant(uint256) = 224
 
 
 # @dev Every tunable of the pool and its breaker rules.
@@ -155,13 +186,19 @@ breaker: public(immutable(ICircuitBreaker))
 # @dev 10**(18 - decimals) of each token: whole-token prices from raw reserves.
 _RATE0: immutable(uint256)
 _RATE1: immutable(uint256)
+# @dev The outflow limiter's unit of each token: 10**(decimals - 6), at least 1.
+_LANE_UNIT0: immutable(uint256)
+_LANE_UNIT1: immutable(uint256)
 
 # @dev Where swept protocol fees and skimmed donations go (the InsuranceFund).
 fee_receiver: public(address)
 
-# @dev reserve0 | reserve1 << 112.
+# @dev reserve0 | reserve1 << 112 | (time of the last oracle/limiter update mod 2**32) << 224.
 _reserves: uint256
-# @dev `SwapParameters` packed (see `_pack_swap_parameters`).
+# @dev The EMA price (`ema_oracle._pack`, 80 bits) | the outflow limiter lanes
+# (`outflow_limiter._lane_flow`, 88 bits each) of token0 << 80 and token1 << 168.
+_oracle_flows: uint256
+# @dev `SwapParameters` packed (see `_set_parameters`) | the halt mirror (see `on_halt_state`).
 _swap_parameters: uint256
 # @dev The parameters only deposits, withdrawals and resumes read.
 protocol_fee_divisor: public(uint256)
@@ -272,6 +309,8 @@ def __init__(
     breaker = breaker_
     _RATE0 = 10 ** (18 - decimals0)
     _RATE1 = 10 ** (18 - decimals1)
+    _LANE_UNIT0 = 10 ** (max(decimals0, 6) - 6)
+    _LANE_UNIT1 = 10 ** (max(decimals1, 6) - 6)
 
     ownable.__init__()
     erc20.__init__(name_, symbol_, 18, name_, "1")
@@ -303,10 +342,11 @@ def __init__(
 def swap(token_in: address, amount_in: uint256, min_out: uint256, receiver: address, deadline: uint256) -> uint256:
     """
     @dev Sell `amount_in` of `token_in` for the other token.
-    @notice Reverts while the breaker halts the pool, past `deadline`,
-            below `min_out`, or when the swap's own price impact is above
-            the band. May trip the breaker (velocity with thin depth,
-            outflow cap); the swap that trips it still executes.
+    @notice Reverts while the breaker halts the pool (or before it
+            protects it), past `deadline`, below `min_out`, or when the
+            swap's own price impact is above the band. May trip the breaker
+            (velocity with thin depth, outflow cap); the swap that trips it
+            still executes.
     @param token_in token0 or token1; the caller must have approved it.
     @param amount_in The amount sold, in token_in's smallest unit.
     @param min_out The least output accepted.
@@ -317,19 +357,16 @@ def swap(token_in: address, amount_in: uint256, min_out: uint256, receiver: addr
     assert block.timestamp <= deadline, "pool: deadline passed"
     assert amount_in > 0, "pool: zero amount"
     assert receiver != empty(address), "pool: receiver is the zero address"
-    halted: bool = False
-    resumed_at: uint256 = 0
-    halted, resumed_at = staticcall breaker.halt_state(self)
-    assert not halted, "pool: halted by the circuit breaker"
+    config: uint256 = self._swap_parameters
+    assert config & _MIRRORED != 0, "pool: not protected by the breaker"
+    assert config & _HALTED == 0, "pool: halted by the circuit breaker"
     zero_in: bool = token_in == token0
     assert zero_in or token_in == token1, "pool: token_in is not in the pool"
 
-    reserve0: uint256 = 0
-    reserve1: uint256 = 0
-    reserve0, reserve1 = self._get_reserves()
+    word: uint256 = self._reserves
+    reserve0: uint256 = word & MAX_RESERVE
+    reserve1: uint256 = word >> 112 & MAX_RESERVE
     assert reserve0 != 0, "pool: no liquidity"
-    p: SwapParameters = self._load_swap_parameters()
-    ema: uint256 = ema_oracle._update(self._spot(reserve0, reserve1), p.oracle_cap_bps, p.oracle_half_life)
 
     reserve_in: uint256 = reserve1
     reserve_out: uint256 = reserve0
@@ -338,37 +375,51 @@ def swap(token_in: address, amount_in: uint256, min_out: uint256, receiver: addr
         reserve_in = reserve0
         reserve_out = reserve1
         token_out = token1
-    amount_out: uint256 = self._amount_out(amount_in, reserve_in, reserve_out, p.fee_bps)
+    assert amount_in <= MAX_RESERVE - reserve_in, "pool: reserve overflow"
+    # Bounded by MAX_RESERVE from here: no product below can overflow.
+    new_in: uint256 = unsafe_add(reserve_in, amount_in)
+    in_after_fee: uint256 = unsafe_mul(amount_in, BPS - (config & _U16))
+    amount_out: uint256 = unsafe_div(unsafe_mul(in_after_fee, reserve_out), unsafe_add(unsafe_mul(reserve_in, BPS), in_after_fee))
     assert amount_out != 0, "pool: output is zero"
     assert amount_out >= min_out, "pool: output below min_out"
-    new_in: uint256 = reserve_in + amount_in
-    new_out: uint256 = reserve_out - amount_out
-    assert new_in <= MAX_RESERVE, "pool: reserve overflow"
+    new_out: uint256 = unsafe_sub(reserve_out, amount_out)
 
     # Impact: the price of token_in in token_out falls from R_out/R_in to new_out/new_in.
-    band: uint256 = p.impact_band_bps
-    if resumed_at != 0 and block.timestamp < resumed_at + p.cooldown_seconds:
-        band = p.cooldown_band_bps
-    assert new_out * reserve_in * BPS >= (BPS - band) * reserve_out * new_in, "pool: price impact above band"
+    band: uint256 = config >> _IMPACT_BAND_AT & _U16
+    resumed_at: uint256 = config >> _RESUMED_AT_SHIFT
+    if resumed_at != 0 and block.timestamp < resumed_at + (config >> _COOLDOWN_SECONDS_AT & _U32):
+        band = config >> _COOLDOWN_BAND_AT & _U16
+    assert unsafe_mul(unsafe_mul(new_out, reserve_in), BPS) >= unsafe_mul(
+        unsafe_mul(BPS - band, reserve_out), new_in
+    ), "pool: price impact above band"
 
+    new0: uint256 = new_out
+    new1: uint256 = new_in
     if zero_in:
-        reserve0 = new_in
-        reserve1 = new_out
-    else:
-        reserve0 = new_out
-        reserve1 = new_in
-    self._reserves = reserve0 | reserve1 << 112
+        new0 = new_in
+        new1 = new_out
+    self._reserves = new0 | new1 << 112 | block.timestamp << _CLOCK_SHIFT
     self._pull(token_in, amount_in, new_in)
     assert extcall IERC20(token_out).transfer(receiver, amount_out, default_return_value=True), (
         "pool: transfer failed"
     )
 
-    spot: uint256 = self._spot(reserve0, reserve1)
-    self._check_velocity(spot, ema, p, zero_in, new_in)
+    ema: uint256 = 0
     if zero_in:
-        self._record_flows(amount_in, 0, 0, amount_out, reserve_in, reserve_out, p)
+        ema = self._advance(word, config, reserve0, reserve1, amount_in, 0, 0, amount_out)
     else:
-        self._record_flows(0, amount_out, amount_in, 0, reserve_out, reserve_in, p)
+        ema = self._advance(word, config, reserve0, reserve1, 0, amount_out, amount_in, 0)
+    spot: uint256 = self._spot(new0, new1)
+    # Velocity with thin depth: the price ran away from its EMA while the book behind it is thin.
+    # Prices are below 2**192 and bps below 2**16: no overflow.
+    gap: uint256 = unsafe_sub(spot, ema) if spot > ema else unsafe_sub(ema, spot)
+    if ema != 0 and unsafe_mul(gap, BPS) > unsafe_mul(config >> _VELOCITY_AT & _U16, ema):
+        reference: uint256 = self.reference_size1
+        if zero_in:
+            reference = self.reference_size0
+        # Slippage of selling `reference` into the new reserves: reference / (new_in + reference).
+        if reference * BPS > (config >> _THIN_DEPTH_AT & _U16) * (new_in + reference):
+            self._trip(trip_reasons.POOL_VELOCITY_THIN_DEPTH, gap * BPS // ema)
     log Swap(
         sender=msg.sender,
         receiver=receiver,
@@ -399,10 +450,9 @@ def add_liquidity(amount0: uint256, amount1: uint256, min_lp: uint256, receiver:
     assert block.timestamp <= deadline, "pool: deadline passed"
     assert receiver != empty(address), "pool: receiver is the zero address"
     assert amount0 <= MAX_RESERVE and amount1 <= MAX_RESERVE, "pool: reserve overflow"
-    reserve0: uint256 = 0
-    reserve1: uint256 = 0
-    reserve0, reserve1 = self._get_reserves()
-    p: SwapParameters = self._load_swap_parameters()
+    word: uint256 = self._reserves
+    reserve0: uint256 = word & MAX_RESERVE
+    reserve1: uint256 = word >> 112 & MAX_RESERVE
     supply: uint256 = erc20.totalSupply
     used0: uint256 = amount0
     used1: uint256 = amount1
@@ -414,11 +464,9 @@ def add_liquidity(amount0: uint256, amount1: uint256, min_lp: uint256, receiver:
         assert liquidity > MINIMUM_LIQUIDITY, "pool: first deposit too small"
         erc20._mint(DEAD, MINIMUM_LIQUIDITY)
         minted = liquidity - MINIMUM_LIQUIDITY
-        ema_oracle._reset(self._spot(amount0, amount1))
         self._depth = liquidity << 64 | block.timestamp
     else:
         supply = self._mint_protocol_fee(reserve0, reserve1, supply)
-        ema_oracle._update(self._spot(reserve0, reserve1), p.oracle_cap_bps, p.oracle_half_life)
         self._update_depth(isqrt(reserve0 * reserve1))
         used1 = self._ceil_div(amount0 * reserve1, reserve0)
         if used1 <= amount1:
@@ -433,14 +481,18 @@ def add_liquidity(amount0: uint256, amount1: uint256, min_lp: uint256, receiver:
     new0: uint256 = reserve0 + used0
     new1: uint256 = reserve1 + used1
     assert new0 <= MAX_RESERVE and new1 <= MAX_RESERVE, "pool: reserve overflow"
-    self._reserves = new0 | new1 << 112
+    self._reserves = new0 | new1 << 112 | block.timestamp << _CLOCK_SHIFT
     if self.protocol_fee_divisor != 0:
         self.k_last = new0 * new1
     self._pull(token0, used0, new0)
     self._pull(token1, used1, new1)
     erc20._mint(receiver, minted)
 
-    self._record_flows(used0, 0, used1, 0, reserve0, reserve1, p)
+    if supply == 0:
+        # The first deposit sets the EMA to its own price.
+        self._advance(word, self._swap_parameters, used0, used1, used0, 0, used1, 0)
+    else:
+        self._advance(word, self._swap_parameters, reserve0, reserve1, used0, 0, used1, 0)
     log AddLiquidity(provider=msg.sender, receiver=receiver, amount0=used0, amount1=used1, lp_minted=minted)
     return minted
 
@@ -465,12 +517,10 @@ def remove_liquidity(
     assert block.timestamp <= deadline, "pool: deadline passed"
     assert lp_amount != 0, "pool: zero amount"
     assert receiver != empty(address), "pool: receiver is the zero address"
-    reserve0: uint256 = 0
-    reserve1: uint256 = 0
-    reserve0, reserve1 = self._get_reserves()
-    p: SwapParameters = self._load_swap_parameters()
+    word: uint256 = self._reserves
+    reserve0: uint256 = word & MAX_RESERVE
+    reserve1: uint256 = word >> 112 & MAX_RESERVE
     supply: uint256 = self._mint_protocol_fee(reserve0, reserve1, erc20.totalSupply)
-    ema_oracle._update(self._spot(reserve0, reserve1), p.oracle_cap_bps, p.oracle_half_life)
 
     amount0: uint256 = lp_amount * reserve0 // supply
     amount1: uint256 = lp_amount * reserve1 // supply
@@ -479,7 +529,7 @@ def remove_liquidity(
     erc20._burn(msg.sender, lp_amount)
     new0: uint256 = reserve0 - amount0
     new1: uint256 = reserve1 - amount1
-    self._reserves = new0 | new1 << 112
+    self._reserves = new0 | new1 << 112 | block.timestamp << _CLOCK_SHIFT
     if self.protocol_fee_divisor != 0:
         self.k_last = new0 * new1
     self._push(token0, receiver, amount0)
@@ -489,7 +539,7 @@ def remove_liquidity(
     liquidity: uint256 = isqrt(new0 * new1)
     if liquidity * BPS < self.depth_collapse_bps * benchmark:
         self._trip(trip_reasons.POOL_DEPTH_COLLAPSE, liquidity * BPS // benchmark)
-    self._record_flows(0, amount0, 0, amount1, reserve0, reserve1, p)
+    self._advance(word, self._swap_parameters, reserve0, reserve1, 0, amount0, 0, amount1)
     log RemoveLiquidity(provider=msg.sender, receiver=receiver, amount0=amount0, amount1=amount1, lp_burned=lp_amount)
     return amount0, amount1
 
@@ -504,9 +554,9 @@ def sweep_protocol_fee() -> (uint256, uint256):
     @return uint256 The token0 paid.
     @return uint256 The token1 paid.
     """
-    reserve0: uint256 = 0
-    reserve1: uint256 = 0
-    reserve0, reserve1 = self._get_reserves()
+    word: uint256 = self._reserves
+    reserve0: uint256 = word & MAX_RESERVE
+    reserve1: uint256 = word >> 112 & MAX_RESERVE
     if reserve0 == 0:
         return 0, 0
     supply: uint256 = self._mint_protocol_fee(reserve0, reserve1, erc20.totalSupply)
@@ -518,7 +568,8 @@ def sweep_protocol_fee() -> (uint256, uint256):
     erc20._burn(self, shares)
     new0: uint256 = reserve0 - amount0
     new1: uint256 = reserve1 - amount1
-    self._reserves = new0 | new1 << 112
+    # A proportional burn moves no price: the oracle/limiter clock stays.
+    self._reserves = new0 | new1 << 112 | word >> _CLOCK_SHIFT << _CLOCK_SHIFT
     if self.protocol_fee_divisor != 0:
         self.k_last = new0 * new1
     receiver: address = self.fee_receiver
@@ -558,15 +609,12 @@ def sync():
     @notice Governor only: it moves the price without a swap.
     """
     self._check_governor()
-    reserve0: uint256 = 0
-    reserve1: uint256 = 0
-    reserve0, reserve1 = self._get_reserves()
-    p: SwapParameters = self._load_swap_parameters()
-    if reserve0 != 0:
-        ema_oracle._update(self._spot(reserve0, reserve1), p.oracle_cap_bps, p.oracle_half_life)
+    word: uint256 = self._reserves
+    # The EMA takes the price that held until now; the outflow lanes relax (no flow).
+    self._advance(word, self._swap_parameters, word & MAX_RESERVE, word >> 112 & MAX_RESERVE, 0, 0, 0, 0)
     balance0: uint256 = min(staticcall IERC20(token0).balanceOf(self), MAX_RESERVE)
     balance1: uint256 = min(staticcall IERC20(token1).balanceOf(self), MAX_RESERVE)
-    self._reserves = balance0 | balance1 << 112
+    self._reserves = balance0 | balance1 << 112 | block.timestamp << _CLOCK_SHIFT
     if self.protocol_fee_divisor != 0:
         self.k_last = balance0 * balance1
     log Sync(reserve0=balance0, reserve1=balance1)
@@ -661,11 +709,15 @@ def price_oracle() -> uint256:
          `spot_price()`.
     @return uint256 The EMA price; 0 before the first deposit.
     """
-    reserve0: uint256 = 0
-    reserve1: uint256 = 0
-    reserve0, reserve1 = self._get_reserves()
+    word: uint256 = self._reserves
     p: SwapParameters = self._load_swap_parameters()
-    return ema_oracle._price_oracle(self._spot(reserve0, reserve1), p.oracle_cap_bps, p.oracle_half_life)
+    return ema_oracle._next(
+        ema_oracle._unpack(self._oracle_flows),
+        self._spot(word & MAX_RESERVE, word >> 112 & MAX_RESERVE),
+        self._elapsed(word),
+        p.oracle_cap_bps,
+        p.oracle_half_life,
+    )
 
 
 @external
@@ -737,22 +789,61 @@ def breaker_metrics() -> (uint256, uint256, uint256, uint256):
     @return uint256 How much more token0 may flow out before the outflow cap.
     @return uint256 The same for token1.
     """
-    reserve0: uint256 = 0
-    reserve1: uint256 = 0
-    reserve0, reserve1 = self._get_reserves()
+    word: uint256 = self._reserves
+    reserve0: uint256 = word & MAX_RESERVE
+    reserve1: uint256 = word >> 112 & MAX_RESERVE
     p: SwapParameters = self._load_swap_parameters()
     liquidity: uint256 = isqrt(reserve0 * reserve1)
-    cap0: uint256 = min(reserve0 * p.outflow_cap_bps // BPS, outflow_limiter.MAX_LANE)
-    cap1: uint256 = min(reserve1 * p.outflow_cap_bps // BPS, outflow_limiter.MAX_LANE)
-    net0: int256 = 0
-    net1: int256 = 0
-    net0, net1 = outflow_limiter._pair_net_outflow(_FLOWS, cap0, cap1, p.outflow_window)
+    cap0: uint256 = min(reserve0 * p.outflow_cap_bps // BPS // _LANE_UNIT0, outflow_limiter.MAX_LANE)
+    cap1: uint256 = min(reserve1 * p.outflow_cap_bps // BPS // _LANE_UNIT1, outflow_limiter.MAX_LANE)
+    lanes: uint256 = self._oracle_flows >> ema_oracle.PACKED_BITS
+    elapsed: uint256 = self._elapsed(word)
+    net0: int256 = outflow_limiter._lane_net(lanes, cap0, p.outflow_window, elapsed)
+    net1: int256 = outflow_limiter._lane_net(lanes >> outflow_limiter.LANE_BITS, cap1, p.outflow_window, elapsed)
     return (
         liquidity,
         self._benchmark_now(liquidity),
-        convert(max(convert(cap0, int256) - net0, 0), uint256),
-        convert(max(convert(cap1, int256) - net1, 0), uint256),
+        convert(max(convert(cap0, int256) - net0, 0), uint256) * _LANE_UNIT0,
+        convert(max(convert(cap1, int256) - net1, 0), uint256) * _LANE_UNIT1,
     )
+
+
+@external
+@view
+def halt_state() -> (bool, bool, uint256):
+    """
+    @dev Return the breaker's halt state of this pool as the pool mirrors
+         it (`on_halt_state`): what `swap` acts on.
+    @return bool Whether the breaker protects the pool and has pushed its
+            state (until then swaps revert: "pool: not protected by the breaker").
+    @return bool Whether halted (as `breaker.is_halted(pool)`).
+    @return uint256 The time of the last resume (the cool-down starts there), 0 if never.
+    """
+    config: uint256 = self._swap_parameters
+    return config & _MIRRORED != 0, config & _HALTED != 0, config >> _RESUMED_AT_SHIFT
+
+
+@external
+@reentrant
+def on_halt_state(halted: bool, resumed_at: uint256) -> bytes4:
+    """
+    @dev Mirror the breaker's halt state of this pool (`IHaltListener`).
+    @notice The breaker only. It calls this when it protects the pool and,
+            from then on, in the same transaction as every transition of
+            the pool's halt state (or the transition reverts), so `swap`
+            reads one storage word it already needs instead of calling the
+            breaker. Exempt from the reentrancy lock: the pool's own trip
+            calls back into it.
+    @param halted Whether the breaker halts the pool.
+    @param resumed_at The time of the pool's last resume (0 if never).
+    @return bytes4 This function's selector: the mirror is acknowledged.
+    """
+    assert msg.sender == breaker.address, "pool: caller is not the breaker"
+    mirror: uint256 = _MIRRORED | min(resumed_at, _MAX_RESUMED_AT) << _RESUMED_AT_SHIFT
+    if halted:
+        mirror = mirror | _HALTED
+    self._swap_parameters = self._swap_parameters & _PARAMETERS | mirror
+    return method_id("on_halt_state(bool,uint256)", output_type=bytes4)
 
 
 @internal
@@ -767,7 +858,14 @@ def _check_governor():
 @view
 def _get_reserves() -> (uint256, uint256):
     word: uint256 = self._reserves
-    return word & MAX_RESERVE, word >> 112
+    return word & MAX_RESERVE, word >> 112 & MAX_RESERVE
+
+
+@internal
+@view
+def _elapsed(word: uint256) -> uint256:
+    # Seconds since the last oracle/limiter update, from the clock in the reserves word.
+    return unsafe_sub(block.timestamp, word >> _CLOCK_SHIFT) & _U32
 
 
 @internal
@@ -786,7 +884,8 @@ def _spot(reserve0: uint256, reserve1: uint256) -> uint256:
     # Whole token1 per whole token0, 1e18; capped so the oracle never reverts.
     if reserve0 == 0:
         return 0
-    return min(reserve1 * _RATE1 * PRICE_SCALE // (reserve0 * _RATE0), _MAX_PRICE)
+    # Reserves are below 2**112 and the rates at most 1e18: no product overflows.
+    return min(unsafe_div(unsafe_mul(unsafe_mul(reserve1, _RATE1), PRICE_SCALE), unsafe_mul(reserve0, _RATE0)), _MAX_PRICE)
 
 
 @internal
@@ -823,49 +922,66 @@ def _excess(token: address, reserve: uint256) -> uint256:
 
 
 @internal
-def _check_velocity(spot: uint256, ema: uint256, p: SwapParameters, zero_in: bool, new_in: uint256):
-    # Trip when the price ran away from its EMA while the book behind it is thin.
-    if ema == 0:
-        return
-    gap: uint256 = spot - ema if spot > ema else ema - spot
-    if gap * BPS <= p.velocity_bps * ema:
-        return
-    reference: uint256 = self.reference_size1
-    if zero_in:
-        reference = self.reference_size0
-    # Slippage of selling `reference` into the new reserves: reference / (new_in + reference).
-    if reference * BPS > p.thin_depth_bps * (new_in + reference):
-        self._trip(trip_reasons.POOL_VELOCITY_THIN_DEPTH, gap * BPS // ema)
-
-
-@internal
-def _record_flows(
+def _advance(
+    word: uint256,
+    config: uint256,
+    reserve0: uint256,
+    reserve1: uint256,
     inflow0: uint256,
     outflow0: uint256,
     inflow1: uint256,
     outflow1: uint256,
-    reserve0: uint256,
-    reserve1: uint256,
-    p: SwapParameters,
-):
-    # Net outflow per token over the rolling window; each cap is a share of the reserve before the flow
-    # (clamped to the limiter's lane so that a withdrawal can never revert here).
-    cap0: uint256 = min(reserve0 * p.outflow_cap_bps // BPS, outflow_limiter.MAX_LANE)
-    cap1: uint256 = min(reserve1 * p.outflow_cap_bps // BPS, outflow_limiter.MAX_LANE)
-    within0: bool = True
-    within1: bool = True
-    within0, within1 = outflow_limiter._record_pair(
-        _FLOWS, inflow0, outflow0, cap0, inflow1, outflow1, cap1, p.outflow_window
-    )
-    if within0 and within1:
-        return
+) -> uint256:
+    # Move the EMA (the spot of `reserve0/reserve1` held since the last update) and record the flows in
+    # the rolling-window limiter: one storage word. `word` is the reserves word before the change (its
+    # clock); the caller writes the new clock with the new reserves. A lane that pays out above its cap
+    # trips the breaker. Returns the new EMA.
+    elapsed: uint256 = unsafe_sub(block.timestamp, word >> _CLOCK_SHIFT) & _U32
+    state: uint256 = self._oracle_flows
+    ema: uint256 = ema_oracle._unpack(state)
+    if elapsed != 0 or ema == 0:
+        ema = ema_oracle._next(
+            ema,
+            self._spot(reserve0, reserve1),
+            elapsed,
+            config >> _ORACLE_CAP_AT & _U16,
+            config >> _ORACLE_HALF_LIFE_AT & _U32,
+        )
+    cap_bps: uint256 = config >> _OUTFLOW_CAP_AT & _U16
+    window: uint256 = config >> _OUTFLOW_WINDOW_AT & _U32
+    lanes: uint256 = state >> ema_oracle.PACKED_BITS
+    # Amounts are below 2**112. Outflows round up to the lane unit, inflows down.
+    # Reserves are below 2**112: no overflow.
+    cap0: uint256 = min(unsafe_div(unsafe_mul(reserve0, cap_bps), unsafe_mul(BPS, _LANE_UNIT0)), outflow_limiter.MAX_LANE)
+    lane0: uint256 = 0
     net0: int256 = 0
+    lane0, net0 = outflow_limiter._lane_flow(
+        lanes,
+        unsafe_div(inflow0, _LANE_UNIT0),
+        unsafe_div(unsafe_add(outflow0, unsafe_sub(_LANE_UNIT0, 1)), _LANE_UNIT0),
+        cap0,
+        window,
+        elapsed,
+    )
+    cap1: uint256 = min(unsafe_div(unsafe_mul(reserve1, cap_bps), unsafe_mul(BPS, _LANE_UNIT1)), outflow_limiter.MAX_LANE)
+    lane1: uint256 = 0
     net1: int256 = 0
-    net0, net1 = outflow_limiter._pair_net_outflow(_FLOWS, cap0, cap1, p.outflow_window)
-    if not within0:
-        self._trip(trip_reasons.POOL_OUTFLOW_TOKEN0, convert(net0, uint256))
-    if not within1:
-        self._trip(trip_reasons.POOL_OUTFLOW_TOKEN1, convert(net1, uint256))
+    lane1, net1 = outflow_limiter._lane_flow(
+        lanes >> outflow_limiter.LANE_BITS,
+        unsafe_div(inflow1, _LANE_UNIT1),
+        unsafe_div(unsafe_add(outflow1, unsafe_sub(_LANE_UNIT1, 1)), _LANE_UNIT1),
+        cap1,
+        window,
+        elapsed,
+    )
+    self._oracle_flows = (
+        ema_oracle._pack(ema) | (lane0 | lane1 << outflow_limiter.LANE_BITS) << ema_oracle.PACKED_BITS
+    )
+    if outflow0 != 0 and net0 > convert(cap0, int256):
+        self._trip(trip_reasons.POOL_OUTFLOW_TOKEN0, convert(net0, uint256) * _LANE_UNIT0)
+    if outflow1 != 0 and net1 > convert(cap1, int256):
+        self._trip(trip_reasons.POOL_OUTFLOW_TOKEN1, convert(net1, uint256) * _LANE_UNIT1)
+    return ema
 
 
 @internal
@@ -922,18 +1038,23 @@ def _mint_protocol_fee(reserve0: uint256, reserve1: uint256, supply: uint256) ->
 @internal
 @view
 def _load_swap_parameters() -> SwapParameters:
-    word: uint256 = self._swap_parameters
+    return self._unpack_swap_parameters(self._swap_parameters)
+
+
+@internal
+@pure
+def _unpack_swap_parameters(word: uint256) -> SwapParameters:
     return SwapParameters(
-        fee_bps=word & _U16,
-        impact_band_bps=word >> 16 & _U16,
-        cooldown_band_bps=word >> 32 & _U16,
-        velocity_bps=word >> 48 & _U16,
-        thin_depth_bps=word >> 64 & _U16,
-        outflow_cap_bps=word >> 80 & _U16,
-        oracle_cap_bps=word >> 96 & _U16,
-        cooldown_seconds=word >> 112 & _U32,
-        outflow_window=word >> 144 & _U32,
-        oracle_half_life=word >> 176 & _U32,
+        fee_bps=word >> _FEE_AT & _U16,
+        impact_band_bps=word >> _IMPACT_BAND_AT & _U16,
+        cooldown_band_bps=word >> _COOLDOWN_BAND_AT & _U16,
+        velocity_bps=word >> _VELOCITY_AT & _U16,
+        thin_depth_bps=word >> _THIN_DEPTH_AT & _U16,
+        outflow_cap_bps=word >> _OUTFLOW_CAP_AT & _U16,
+        oracle_cap_bps=word >> _ORACLE_CAP_AT & _U16,
+        cooldown_seconds=word >> _COOLDOWN_SECONDS_AT & _U32,
+        outflow_window=word >> _OUTFLOW_WINDOW_AT & _U32,
+        oracle_half_life=word >> _ORACLE_HALF_LIFE_AT & _U32,
     )
 
 
@@ -954,17 +1075,17 @@ def _set_parameters(p: Parameters):
     assert p.benchmark_half_life > 0 and p.benchmark_half_life <= _U32, "pool: bad benchmark_half_life"
     assert p.reference_size0 <= MAX_RESERVE and p.reference_size1 <= MAX_RESERVE, "pool: bad reference_size"
 
-    self._swap_parameters = (
-        p.fee_bps
-        | p.impact_band_bps << 16
-        | p.cooldown_band_bps << 32
-        | p.velocity_bps << 48
-        | p.thin_depth_bps << 64
-        | p.outflow_cap_bps << 80
-        | p.oracle_cap_bps << 96
-        | p.cooldown_seconds << 112
-        | p.outflow_window << 144
-        | p.oracle_half_life << 176
+    self._swap_parameters = self._swap_parameters & ~_PARAMETERS | (
+        p.fee_bps << _FEE_AT
+        | p.impact_band_bps << _IMPACT_BAND_AT
+        | p.cooldown_band_bps << _COOLDOWN_BAND_AT
+        | p.velocity_bps << _VELOCITY_AT
+        | p.thin_depth_bps << _THIN_DEPTH_AT
+        | p.outflow_cap_bps << _OUTFLOW_CAP_AT
+        | p.oracle_cap_bps << _ORACLE_CAP_AT
+        | p.cooldown_seconds << _COOLDOWN_SECONDS_AT
+        | p.outflow_window << _OUTFLOW_WINDOW_AT
+        | p.oracle_half_life << _ORACLE_HALF_LIFE_AT
     )
     if p.protocol_fee_divisor != 0 and self.protocol_fee_divisor == 0:
         # Fees start accruing from now, not from the last time they were on.

@@ -26,11 +26,13 @@
         cap, and the caller decides (revert, or trip a circuit breaker and let
         the transaction that measured the breach stand).
 
-        Pairs: `_record_pair` keeps two limiters (lane 0 and lane 1, e.g. the
-        two tokens of a pool) in ONE storage slot under one key, both updated
-        by every call: one storage write per operation instead of two. Lanes
-        hold `net` in 112 bits, saturating at +-2**111 (caps must be below
-        2**111); the pair's clock is shared.
+        Lanes: `_lane_flow` keeps one limiter in an 88-bit code that the
+        caller stores where its layout is cheapest (the Pool packs its two
+        token lanes with its EMA in one slot and keeps their shared clock
+        with its reserves): pure functions, the caller passes the seconds
+        since the lane was written. A lane holds `net` saturated at
+        +-`MAX_LANE` (caps must be at most `MAX_LANE`, so saturation never
+        changes an answer); a code of 0 is an empty lane.
 
         Two ways to hold the cap:
         - stored per key by `_set_limit(key, cap, window)` and used by
@@ -47,8 +49,8 @@
         ```
 
         Storage: one slot per key, `net + OFFSET` in the high 192 bits and
-        the time of the last update in the low 64 bits; one slot per pair key,
-        `lane0 + 2**111 | (lane1 + 2**111) << 112 | timestamp << 224`.
+        the time of the last update in the low 64 bits. A lane code is
+        `net + 2**87`.
 """
 
 
@@ -64,10 +66,11 @@ _OFFSET: constant(int256) = 2**190
 # stays below 2**255 for any 64-bit `elapsed`.
 MAX_AMOUNT: constant(uint256) = 2**189
 _TS_MASK: constant(uint256) = 2**64 - 1
-# @dev Pair lanes: 112-bit offset-binary `net`.
-_LANE_OFFSET: constant(int256) = 2**111
-_LANE_MASK: constant(uint256) = 2**112 - 1
-MAX_LANE: constant(uint256) = 2**111 - 1
+# @dev Lanes: 88-bit offset-binary `net` (0 encodes no lane: it is below -MAX_LANE).
+LANE_BITS: constant(uint256) = 88
+_LANE_OFFSET: constant(int256) = 2**87
+_LANE_MASK: constant(uint256) = 2**88 - 1
+MAX_LANE: constant(uint256) = 2**87 - 1
 
 
 # @dev Stored limits by key (`window == 0` means no stored limit).
@@ -76,10 +79,6 @@ limits: public(HashMap[bytes32, Limit])
 
 # @dev Packed state by key: `(net + _OFFSET) << 64 | last_update`.
 _state: HashMap[bytes32, uint256]
-
-
-# @dev Packed pair state by key (see the notice).
-_pairs: HashMap[bytes32, uint256]
 
 
 # @dev Emitted when a stored limit is set or changed.
@@ -189,91 +188,61 @@ def _reset(key: bytes32):
 
 
 @internal
-@view
-def _pair_net_outflow(key: bytes32, cap0: uint256, cap1: uint256, window: uint256) -> (int256, int256):
+@pure
+def _lane_net(lane: uint256, cap: uint256, window: uint256, elapsed: uint256) -> int256:
     """
-    @dev Return the net outflow of both lanes of pair `key` now.
-    @param key The pair key.
-    @param cap0 The cap lane 0 applies.
-    @param cap1 The cap lane 1 applies.
+    @dev Return the net outflow of a lane now.
+    @param lane The lane code (only its low `LANE_BITS` bits are read; 0: empty).
+    @param cap The cap the caller applies.
     @param window The window in seconds (0: no relaxation).
-    @return int256 Lane 0: outflows minus inflows still in the window.
-    @return int256 Lane 1: the same.
+    @param elapsed Seconds since the lane was written.
+    @return int256 Outflows minus inflows still in the window.
     """
-    word: uint256 = self._pairs[key]
-    if word == 0:
-        return 0, 0
-    elapsed: uint256 = block.timestamp - (word >> 224)
-    net0: int256 = convert(word & _LANE_MASK, int256) - _LANE_OFFSET
-    net1: int256 = convert(word >> 112 & _LANE_MASK, int256) - _LANE_OFFSET
-    return self._relax(net0, cap0, window, elapsed), self._relax(net1, cap1, window, elapsed)
+    code: uint256 = lane & _LANE_MASK
+    if code == 0:
+        return 0
+    return self._relax(unsafe_sub(convert(code, int256), _LANE_OFFSET), cap, window, elapsed)
 
 
 @internal
-def _record_pair(
-    key: bytes32,
-    inflow0: uint256,
-    outflow0: uint256,
-    cap0: uint256,
-    inflow1: uint256,
-    outflow1: uint256,
-    cap1: uint256,
-    window: uint256,
-) -> (bool, bool):
+@pure
+def _lane_flow(
+    lane: uint256, inflow: uint256, outflow: uint256, cap: uint256, window: uint256, elapsed: uint256
+) -> (uint256, int256):
     """
-    @dev Record flows on both lanes of pair `key` (one storage write) and
-         return whether each lane is still within its cap.
-    @notice Never reverts on a breach. Lanes saturate at +-2**111, so the
-            result stays right for any cap up to `MAX_LANE`.
-    @param key The pair key.
-    @param inflow0 Lane 0 inflow.
-    @param outflow0 Lane 0 outflow.
-    @param cap0 Lane 0 cap (at most `MAX_LANE`).
-    @param inflow1 Lane 1 inflow.
-    @param outflow1 Lane 1 outflow.
-    @param cap1 Lane 1 cap (at most `MAX_LANE`).
-    @param window The window in seconds over which each cap recovers.
-    @return bool True if lane 0 is within its cap.
-    @return bool True if lane 1 is within its cap.
+    @dev Record flows on a lane and return its new code with its net
+         outflow; the lane is within its cap while `net <= cap`.
+    @notice Never reverts on a breach. The code saturates at +-`MAX_LANE`,
+            so the answer stays right for any cap up to `MAX_LANE`.
+    @param lane The lane code (only its low `LANE_BITS` bits are read; 0: empty).
+    @param inflow Tokens that came in (below 2**200).
+    @param outflow Tokens that went out (below 2**200).
+    @param cap The cap (at most `MAX_LANE`).
+    @param window The window in seconds over which `cap` recovers.
+    @param elapsed Seconds since the lane was written.
+    @return uint256 The new lane code, to store.
+    @return int256 The net outflow after the flows.
     """
-    assert cap0 <= MAX_LANE and cap1 <= MAX_LANE, "limiter: cap too large"
-    assert inflow0 <= MAX_AMOUNT and outflow0 <= MAX_AMOUNT, "limiter: amount too large"
-    assert inflow1 <= MAX_AMOUNT and outflow1 <= MAX_AMOUNT, "limiter: amount too large"
-    net0: int256 = 0
-    net1: int256 = 0
-    net0, net1 = self._pair_net_outflow(key, cap0, cap1, window)
-    net0 = net0 + convert(outflow0, int256) - convert(inflow0, int256)
-    net1 = net1 + convert(outflow1, int256) - convert(inflow1, int256)
-    self._pairs[key] = (
-        self._lane(net0) | self._lane(net1) << 112 | block.timestamp << 224
-    )
-    return net0 <= convert(cap0, int256), net1 <= convert(cap1, int256)
-
-
-@internal
-def _reset_pair(key: bytes32):
-    """
-    @dev Forget both lanes of pair `key`.
-    @param key The pair key.
-    """
-    self._pairs[key] = 0
+    assert cap <= MAX_LANE, "limiter: cap too large"
+    assert inflow | outflow < 2**200, "limiter: amount too large"
+    net: int256 = 0
+    code: uint256 = lane & _LANE_MASK
+    if code != 0:
+        net = self._relax(unsafe_sub(convert(code, int256), _LANE_OFFSET), cap, window, elapsed)
+    # |net| <= MAX_LANE before the flows and both flows are below 2**200: no overflow.
+    net = unsafe_sub(unsafe_add(net, convert(outflow, int256)), convert(inflow, int256))
+    limit: int256 = convert(MAX_LANE, int256)
+    return convert(unsafe_add(max(min(net, limit), -limit), _LANE_OFFSET), uint256), net
 
 
 @internal
 @pure
 def _relax(net: int256, cap: uint256, window: uint256, elapsed: uint256) -> int256:
-    # Move `net` towards zero by `cap * elapsed / window`, never past zero.
-    if elapsed == 0 or window == 0 or net == 0:
+    # Move `net` towards zero by `cap * elapsed / window`, never past zero. `decay` is checked into
+    # [0, 2**255); subtracting it from a positive `net` (adding it to a negative one) cannot overflow.
+    if net == 0 or elapsed == 0 or window == 0:
         return net
     decay: int256 = convert(cap * elapsed // window, int256)
     if net > 0:
-        return max(net - decay, 0)
-    return min(net + decay, 0)
-
-
-@internal
-@pure
-def _lane(net: int256) -> uint256:
-    # Saturate to the 112-bit lane and store offset-binary.
-    limit: int256 = convert(MAX_LANE, int256)
-    return convert(max(min(net, limit), -limit) + _LANE_OFFSET, uint256)
+        return max(unsafe_sub(net, decay), 0)
+    return min(unsafe_add(net, decay), 0)

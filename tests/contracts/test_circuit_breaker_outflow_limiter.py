@@ -111,32 +111,48 @@ def test_limiter_matches_the_leaky_bucket_model(limiter, flows, cap):
             assert limiter.net_outflow(USDC_KEY, cap, WINDOW) == net
 
 
-def test_pair_lanes_are_independent_and_share_one_clock(limiter):
-    # Lane 0 takes an outflow over its cap; lane 1 an inflow: one call, one storage write.
-    assert limiter.record_pair(USDC_KEY, 0, CAP + 1, CAP, 500, 0, CAP, WINDOW) == (False, True)
-    assert limiter.pair_net_outflow(USDC_KEY, CAP, CAP, WINDOW) == (CAP + 1, -500)
-    boa.env.time_travel(seconds=WINDOW // 2)
-    assert limiter.pair_net_outflow(USDC_KEY, CAP, CAP, WINDOW) == (CAP + 1 - CAP // 2, 0)
-    assert limiter.net_outflow(USDC_KEY, CAP, WINDOW) == 0, "pairs and single limiters do not share state"
+LANE_BITS, MAX_LANE = 88, 2**87 - 1
 
 
-def test_pair_lanes_saturate_instead_of_overflowing(limiter):
-    lane_max = 2**111 - 1
-    assert limiter.record_pair(USDC_KEY, 2**112, 0, CAP, 0, 2**112, lane_max, WINDOW) == (True, False)
-    assert limiter.pair_net_outflow(USDC_KEY, CAP, lane_max, 0) == (-lane_max, lane_max)
+def test_lanes_packed_in_one_word_are_read_apart(limiter):
+    # Lane 0 takes an outflow over its cap, lane 1 an inflow; the caller packs both in one word.
+    lane0, net0 = limiter.lane_flow(0, 0, CAP + 1, CAP, WINDOW, 0)
+    lane1, net1 = limiter.lane_flow(0, 500, 0, CAP, WINDOW, 0)
+    assert (net0 > CAP, net1) == (True, -500)
+    word = lane0 | lane1 << LANE_BITS
+    assert limiter.lane_net(word, CAP, WINDOW, 0) == CAP + 1
+    assert limiter.lane_net(word >> LANE_BITS, CAP, WINDOW, 0) == -500
+    # Both relax over the same elapsed time: the caller keeps one clock for the pair.
+    assert limiter.lane_net(word, CAP, WINDOW, WINDOW // 2) == CAP + 1 - CAP // 2
+    assert limiter.lane_net(word >> LANE_BITS, CAP, WINDOW, WINDOW // 2) == 0
+    assert limiter.lane_flow(word, 0, 0, CAP, WINDOW, 0) == (lane0, CAP + 1), "only the low lane is read"
+
+
+def test_an_empty_lane_is_zero(limiter):
+    assert limiter.lane_net(0, CAP, WINDOW, 10**6) == 0
+    lane, net = limiter.lane_flow(0, 0, 0, CAP, WINDOW, 0)
+    assert net == 0 and lane != 0 and limiter.lane_net(lane, CAP, WINDOW, 0) == 0
+
+
+def test_lanes_saturate_instead_of_overflowing(limiter):
+    credit, net = limiter.lane_flow(0, 2**112, 0, CAP, WINDOW, 0)
+    assert net == -(2**112) and limiter.lane_net(credit, CAP, WINDOW, 0) == -MAX_LANE
+    debit, net = limiter.lane_flow(0, 0, 2**112, MAX_LANE, WINDOW, 0)
+    assert net == 2**112 > MAX_LANE, "the answer of the call itself is exact"
+    assert limiter.lane_net(debit, MAX_LANE, WINDOW, 0) == MAX_LANE, "still over any cap the lane allows"
     with boa.reverts("limiter: cap too large"):
-        limiter.record_pair(USDC_KEY, 0, 0, 2**111, 0, 0, CAP, WINDOW)
+        limiter.lane_flow(0, 0, 0, MAX_LANE + 1, WINDOW, 0)
+    with boa.reverts("limiter: amount too large"):
+        limiter.lane_flow(0, 0, 2**200, CAP, WINDOW, 0)
 
 
 @settings(max_examples=30, deadline=None)
 @given(flows=flows, cap=st.integers(min_value=1, max_value=10**24))
-def test_pair_lanes_match_the_leaky_bucket_model(limiter, flows, cap):
-    with boa.env.anchor():
-        net0 = net1 = 0
-        for elapsed, inflow, outflow in flows:
-            boa.env.time_travel(seconds=elapsed)
-            net0 = _relax(net0, cap, WINDOW, elapsed) + outflow - inflow
-            net1 = _relax(net1, 2 * cap, WINDOW, elapsed) + inflow - outflow
-            within = limiter.record_pair(USDC_KEY, inflow, outflow, cap, outflow, inflow, 2 * cap, WINDOW)
-            assert within == (net0 <= cap, net1 <= 2 * cap)
-            assert limiter.pair_net_outflow(USDC_KEY, cap, 2 * cap, WINDOW) == (net0, net1)
+def test_lanes_match_the_leaky_bucket_model(limiter, flows, cap):
+    lane = 0
+    net = 0
+    for elapsed, inflow, outflow in flows:
+        net = _relax(net, cap, WINDOW, elapsed) + outflow - inflow
+        lane, answer = limiter.lane_flow(lane, inflow, outflow, cap, WINDOW, elapsed)
+        assert answer == net
+        assert limiter.lane_net(lane, cap, WINDOW, 0) == net, "no saturation below 2**87"

@@ -216,6 +216,42 @@ def test_oracle_update_is_written_on_the_next_state_change(pool, usde, trader):
     assert pool.price_oracle() == expected, "the EMA written by the swap is the one the view predicted"
 
 
+def test_oracle_stored_in_80_bits_still_matches_its_view_at_a_large_price(
+    pool_type, breaker, governor, insurance_fund, usde, usdc, fund
+):
+    # 10,000 USDC per USDE: 1e22 scaled, above 2**72, so the stored EMA keeps its top 64+ bits only.
+    pool = pool_type.deploy(usde, usdc, breaker, insurance_fund, 1, 1, "Dear LP", "DLP")
+    with boa.env.prank(governor):
+        breaker.protect(pool, 600)
+    market_maker = boa.env.generate_address("market_maker")
+    fund(market_maker, pool, usde, 200 * USDE)
+    fund(market_maker, pool, usdc, 1_000_000 * USDC)
+    with boa.env.prank(market_maker):
+        pool.add_liquidity(100 * USDE, 1_000_000 * USDC, 0, market_maker, FAR)
+        pool.swap(usde, 3 * USDE, 0, market_maker, FAR)
+    boa.env.time_travel(seconds=600)
+    expected = pool.price_oracle()
+    assert abs(expected - (10**22 + pool.spot_price()) // 2) * 2**40 < expected
+    with boa.env.prank(market_maker):
+        pool.swap(usde, USDE // 100, 0, market_maker, FAR)
+    assert pool.price_oracle() == expected, "the EMA written by the swap is the one the view predicted"
+
+
+def test_oracle_and_limiter_clock_wraps_past_2106(pool, usde, trader):
+    # The last-update time is kept mod 2**32 with the reserves; elapsed time must survive the wrap.
+    boa.env.time_travel(seconds=2**32 - boa.env.evm.patch.timestamp - 6)
+    with boa.env.prank(trader):
+        out = pool.swap(usde, 30_000 * USDE, 0, trader, 2**40)
+    spot = pool.spot_price()
+    boa.env.time_travel(seconds=60)
+    assert boa.env.evm.patch.timestamp > 2**32
+    cap1 = pool.get_reserves()[1] * 3_000 // 10_000
+    # The USDC outflow has relaxed by cap * 60 s / 1 h, no more (the seed's credit is long gone by 2106).
+    assert pool.breaker_metrics()[3] == cap1 - (out - cap1 * 60 // 3_600)
+    boa.env.time_travel(seconds=540)
+    assert abs(pool.price_oracle() - (10**18 + spot) // 2) <= 10**6, "one half-life across the wrap"
+
+
 def test_protocol_fee_is_one_sixth_of_fee_growth_and_swept_to_the_insurance_fund(
     pool, usde, usdc, trader, insurance_fund
 ):

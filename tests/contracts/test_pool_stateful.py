@@ -7,7 +7,7 @@ step the invariants of issue 3 must hold:
 - LP supply and reserves stay consistent: every share is accounted for, the tokens back the reserves,
   and the value of a share (counting the protocol's pending shares) never falls;
 - the actors together never hold more value, at the oracle price, than they brought (fees on and off);
-- halted means no swap.
+- halted means no swap, and the pool's mirror of its halt state is always the breaker's answer.
 """
 
 import os
@@ -245,6 +245,11 @@ class PoolMachine(RuleBasedStateMachine):
             now += value(self.usde.balanceOf(account) + claim0, self.usdc.balanceOf(account) + claim1)
             brought += value(*self.brought[name])
         assert now <= brought
+
+    @invariant()
+    def the_pools_mirror_is_the_breakers_answer(self):
+        # The pool reads its own copy of its halt state on every swap: it must be exactly the breaker's.
+        assert self.pool.halt_state() == (True, *self.breaker.halt_state(self.pool))
 
     @invariant()
     def halted_means_no_swap(self):

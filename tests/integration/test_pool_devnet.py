@@ -31,6 +31,8 @@ def test_deploy_seeds_and_protects_the_pool(deployment, w3):
     assert pool.functions.fee_bps().call() == 30
     protected, _, _, _, _, halt_seconds = breaker.functions.protection(pool.address).call()
     assert protected and halt_seconds == 600
+    assert breaker.functions.mirrors(pool.address).call(), "the pool acknowledged the halt-state pushes"
+    assert pool.functions.halt_state().call() == [True, False, 0]
     for role in ("GOVERNOR_ROLE", "GUARDIAN_ROLE", "SENTINEL_ROLE"):
         assert breaker.functions.hasRole(getattr(breaker.functions, role)().call(), DEPLOYER).call()
 
@@ -52,6 +54,7 @@ def test_trader_swaps_guardian_pauses_lp_exits_governor_resumes(deployment, w3):
     _send(w3, breaker.functions.pause(pool.address), guardian)
     try:
         assert breaker.functions.is_halted(pool.address).call()
+        assert pool.functions.halt_state().call()[:2] == [True, True], "the breaker pushed the pause"
         with pytest.raises(Exception, match="halted by the circuit breaker"):
             pool.functions.swap(usde.address, sell, 0, TRADER, _deadline(w3)).transact({"from": TRADER})
 
@@ -65,6 +68,7 @@ def test_trader_swaps_guardian_pauses_lp_exits_governor_resumes(deployment, w3):
     assert not breaker.functions.is_halted(pool.address).call()
     halted, resumed_at = breaker.functions.halt_state(pool.address).call()
     assert not halted and resumed_at > 0
+    assert pool.functions.halt_state().call() == [True, False, resumed_at]
     # Cool-down: a small swap passes the 1 % band.
     _send(w3, pool.functions.swap(usde.address, sell, 0, TRADER, _deadline(w3)), TRADER)
 

@@ -43,20 +43,14 @@ def headroom(key: bytes32, cap: uint256, window: uint256) -> uint256:
 
 
 @external
-def record_pair(
-    key: bytes32,
-    inflow0: uint256,
-    outflow0: uint256,
-    cap0: uint256,
-    inflow1: uint256,
-    outflow1: uint256,
-    cap1: uint256,
-    window: uint256,
-) -> (bool, bool):
-    return outflow_limiter._record_pair(key, inflow0, outflow0, cap0, inflow1, outflow1, cap1, window)
+@pure
+def lane_flow(
+    lane: uint256, inflow: uint256, outflow: uint256, cap: uint256, window: uint256, elapsed: uint256
+) -> (uint256, int256):
+    return outflow_limiter._lane_flow(lane, inflow, outflow, cap, window, elapsed)
 
 
 @external
-@view
-def pair_net_outflow(key: bytes32, cap0: uint256, cap1: uint256, window: uint256) -> (int256, int256):
-    return outflow_limiter._pair_net_outflow(key, cap0, cap1, window)
+@pure
+def lane_net(lane: uint256, cap: uint256, window: uint256, elapsed: uint256) -> int256:
+    return outflow_limiter._lane_net(lane, cap, window, elapsed)
