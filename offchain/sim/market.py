@@ -115,6 +115,7 @@ class MarketSim:
         self.arb = make("arbitrageur")
         self.tick = Decimal("0.0001")
         self.crashes = 0
+        self.withdrawals = 0
         self.halts_seen = 0
         self.reopenings_seen = 0
         self._phase = "calm"
@@ -255,6 +256,17 @@ class MarketSim:
         except TxFailed as exc:
             log.debug("pool swap refused: %s", exc)
 
+    def withdraw(self) -> None:
+        """Now and then a trader takes some USDC home: the daemon pays it through Custody."""
+        if self.rng.random() > 0.03:
+            return
+        trader = self.rng.choice(self.traders)
+        try:
+            trader.client.withdraw("USDC", str(self.rng.randint(5, 50)))
+            self.withdrawals += 1
+        except ApiError as exc:
+            log.debug("%s withdrawal refused: %s", trader.name, exc.code)
+
     def crash_step(self, fair: Decimal) -> None:
         """The dumper sells into the thin ladder with IOC orders a little lower each step."""
         depth = Decimal("0.02") + Decimal("0.01") * min(int(time.monotonic() - self._crash_started), 8)
@@ -297,6 +309,7 @@ class MarketSim:
             self._phase = "calm"
         self.trade(market, fair)
         self.swap_pool()
+        self.withdraw()
 
     def run(self) -> dict:
         """Fund, wait for the credits, then trade until `seconds` pass or `stop` is set."""
@@ -313,4 +326,9 @@ class MarketSim:
             except Exception:  # the daemon restarting, a refused request: keep the market alive
                 log.exception("simulation step failed")
             self.stop.wait(self.s.step_s)
-        return {"crashes": self.crashes, "halts": self.halts_seen, "reopenings": self.reopenings_seen}
+        return {
+            "crashes": self.crashes,
+            "halts": self.halts_seen,
+            "reopenings": self.reopenings_seen,
+            "withdrawals": self.withdrawals,
+        }
