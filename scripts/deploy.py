@@ -33,9 +33,14 @@ DEVNET_TOKENS = {
 }
 
 
-def _deployer(account_alias: str | None, devnet: bool):
+def _deployer(account_alias: str | None, devnet: bool, autosign: bool = False):
     if account_alias:
-        return accounts.load(account_alias)
+        account = accounts.load(account_alias)
+        if autosign:
+            # Unattended deploys (CI, a runbook): ape unlocks with APE_ACCOUNTS_<alias>_PASSPHRASE,
+            # else it prompts once for the passphrase instead of once per transaction.
+            account.set_autosign(True)
+        return account
     if not devnet:
         raise click.UsageError("--account is required off a devnet")
     return accounts.test_accounts[0]
@@ -201,11 +206,14 @@ def _parse_pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option(
     "--poster", default=None, help="chain poster: attester, custody operator, cover (devnet: deployer)"
 )
-def cli(ecosystem, network, provider, account_alias, tokens, governor, guardian, sentinel, poster):
+@click.option(
+    "--autosign", is_flag=True, help="sign every deploy transaction without a prompt (keyfile accounts)"
+)
+def cli(ecosystem, network, provider, account_alias, tokens, governor, guardian, sentinel, poster, autosign):
     """Deploy the Breakwater protocol and write deployments/<chain_id>.json."""
     chain_id = provider.chain_id
     devnet = chain_id in DEVNET_CHAIN_IDS
-    deployer = _deployer(account_alias, devnet)
+    deployer = _deployer(account_alias, devnet, autosign)
     if not devnet and not governor:
         raise click.UsageError("--governor is required off a devnet")
     start_block = chain.blocks.head.number

@@ -37,9 +37,16 @@ def free_port() -> int:
 class Anvil:
     """A real anvil process on 127.0.0.1, stopped on `stop()` or at the end of a `with` block."""
 
-    def __init__(self, port: int | None = None, block_time: int | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        port: int | None = None,
+        block_time: int | None = None,
+        log: Path | None = None,
+        chain_id: int | None = None,
+    ):
         self.port = port or free_port()
         self.block_time = block_time
+        self.chain_id = chain_id
         self.log = log
         self.proc: subprocess.Popen | None = None
 
@@ -60,6 +67,8 @@ class Anvil:
         ]
         if self.block_time:
             cmd += ["--block-time", str(self.block_time)]
+        if self.chain_id:
+            cmd += ["--chain-id", str(self.chain_id)]
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         w3 = Web3(Web3.HTTPProvider(self.url, request_kwargs={"timeout": 2}))
@@ -98,12 +107,14 @@ def run_deploy(
     deployments_dir: Path | None = None,
     extra_args: list[str] | None = None,
     timeout: float = 300,
+    env_extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the project's deploy script (`ape run deploy`) against `rpc_url`.
 
-    `deployments_dir` redirects `deployments/<chain_id>.json` (tests keep their own copy).
+    `deployments_dir` redirects `deployments/<chain_id>.json` (tests keep their own copy);
+    `env_extra` adds environment (e.g. `APE_DATA_FOLDER` and a keyfile passphrase).
     """
-    env = dict(os.environ)
+    env = {**os.environ, **(env_extra or {})}
     env["APE_FOUNDRY_HOST"] = rpc_url
     if deployments_dir is not None:
         env["BREAKWATER_DEPLOYMENTS_DIR"] = str(deployments_dir)
