@@ -297,6 +297,18 @@ def markdown(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def merge(previous: dict, partial: dict) -> dict:
+    """Return `previous` with the figures (and raw results) of a partial `--only` run replaced."""
+    fresh = {row["key"]: row for row in partial["figures"]}
+    rows = [fresh.pop(row["key"], row) for row in previous["figures"]] + list(fresh.values())
+    return {
+        **partial,
+        "started": f"{previous['started']} (partly re-run {partial['started']}: {', '.join(partial['raw'])})",
+        "figures": rows,
+        "raw": {**previous.get("raw", {}), **partial["raw"]},
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run every Breakwater benchmark")
     parser.add_argument("--only", help="run only figures/modules whose key starts with this")
@@ -304,6 +316,8 @@ def main() -> int:
     args = parser.parse_args()
     doc = run(args.only)
     out = Path(args.out)
+    if args.only and (out / "results.json").exists():
+        doc = merge(json.loads((out / "results.json").read_text()), doc)
     (out / "results.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
     (out / "results.md").write_text(markdown(doc))
     print(markdown(doc))
