@@ -102,6 +102,9 @@ class DaemonSettings(BaseSettings):
     """Trip the on-chain breaker of the pool when the engine's breaker halts the pool's market."""
     receipt_timeout_s: float = Field(default=30.0, gt=0)
     """Wait this long for a receipt before replacing a transaction with higher fees."""
+    withdrawal_refund_after_s: float = Field(default=86_400.0, gt=0)
+    """Refund a withdrawal Custody keeps refusing for a reason that may clear (the user's rolling outflow
+    limit, an unexplained revert) once it is this old; one it can never pay is refunded at once."""
 
     markets: list[dict[str, Any]] = Field(default_factory=lambda: [dict(m) for m in DEFAULT_MARKETS])
     """Markets listed on a fresh journal (wire form: symbol, kind, base, quote, tick, lot...)."""

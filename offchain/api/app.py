@@ -463,7 +463,7 @@ def create_app(
         "/withdrawals",
         response_model=list[Withdrawal],
         responses=responses("bad_request"),
-        summary="An account's withdrawals, newest first: requested, or paid with the transaction",
+        summary="An account's withdrawals, newest first: requested, paid with the transaction, or refunded",
         tags=["withdrawals"],
     )
     def withdrawals(

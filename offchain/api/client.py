@@ -5,7 +5,7 @@
     client.cancel(oid=placed["oid"])
     client.account()                       # balances, lending, borrows, positions, margin, orders
     client.withdraw("USDC", "120")         # paid on-chain to this key's address by the daemon
-    client.withdrawals()                   # requested, or paid with the transaction hash
+    client.withdrawals()                   # requested, paid (with the tx hash) or refunded (with the reason)
     proof = client.proof()                 # the salt and inclusion proof, for `python -m offchain por verify`
 
 Amounts are decimal strings (or `Decimal`/`int`); floats are refused. The EIP-712 domain comes from
@@ -171,7 +171,7 @@ class Client:
         return self._get("/orders", params={"account": address or self.address})
 
     def withdrawals(self, address: str | None = None, limit: int = 100) -> list:
-        """This account's withdrawals, newest first (`status` requested or paid, `tx` once paid)."""
+        """This account's withdrawals, newest first: requested, paid (`tx`) or refunded (`reason`)."""
         return self._get("/withdrawals", params={"account": address or self.address, "limit": limit})
 
     def markets(self) -> list:

@@ -97,16 +97,19 @@ class CancelResult(BaseModel):
 
 
 class Withdrawal(BaseModel):
-    """One withdrawal: `requested` (debited, owed on-chain) until Custody pays it (`paid`, with `tx`)."""
+    """One withdrawal: `requested` (debited, owed on-chain) until Custody pays it (`paid`, with `tx`)
+    or refuses it for good (`refunded`: the amount is back in the balance, `reason` says why)."""
 
     wid: int
     account: str
     asset: str
     amount: str
-    status: Literal["requested", "paid"]
+    status: Literal["requested", "paid", "refunded"]
     requested_ts: int = Field(description="ms since the epoch")
-    paid_ts: int | None = Field(description="ms since the epoch; null until paid")
-    tx: str = Field(description='the Custody.withdraw transaction, "" until paid')
+    paid_ts: int | None = Field(description="ms since the epoch; null unless paid")
+    tx: str = Field(description='the Custody.withdraw transaction, "" unless paid')
+    refunded_ts: int | None = Field(default=None, description="ms since the epoch; null unless refunded")
+    reason: str = Field(default="", description='why Custody could not pay it, "" unless refunded')
 
 
 class WithdrawalResult(BaseModel):

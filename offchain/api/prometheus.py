@@ -144,6 +144,8 @@ class Telemetry:
 # early-warning counters exported as such (its alert counters are `breakwater_alerts_total` already)
 EARLY_WARNING_COUNTERS = {
     "withdrawals_requested_total": "Withdrawal requests seen by the early warning since the daemon started.",
+    "withdrawals_paid_total": "Withdrawals paid on-chain since the daemon started.",
+    "withdrawals_refunded_total": "Withdrawals Custody refused for good and the engine refunded, since start.",
     "large_transfers_total": "Large on-chain transfers of deployment tokens seen since the daemon started.",
 }
 
@@ -165,7 +167,7 @@ def _early_warning(warning: dict, decimals: dict[str, int]) -> list[str]:
                 value = format_units(value, decimals[asset])
             samples.append(f"{name}{_labels(('asset',), (asset,))} {value}")
         if samples:
-            unit_text = "whole tokens" if unit == "atoms" else "basis points"
+            unit_text = {"atoms": "whole tokens", "bps": "basis points"}.get(unit, unit)
             lines += [
                 f"# HELP {name} Early warning: {meaning} ({unit_text}).",
                 f"# TYPE {name} gauge",

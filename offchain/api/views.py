@@ -12,6 +12,7 @@ import copy
 from collections import deque
 from typing import Any
 
+from offchain.chain.early_warning import GAUGES
 from offchain.core.breaker import PriceRange, snapshot_metrics
 from offchain.core.codec import format_price, format_qty, format_units
 from offchain.core.lending import utilisation_ppm
@@ -403,7 +404,8 @@ def chain_view(engine: Any, chain: dict) -> dict:
     Keys the watcher reports (`offchain.chain.watcher`): `pool` {market, index_price, price_oracle,
     reserves, halted}, `reserves` {SYMBOL: {reserves, liabilities, ratio_bps, hot}}, `hot`
     {SYMBOL: atoms}, `attestation` {epoch, fresh, age_s, root, leaf_count}, `insurance_fund`
-    {assets, cover_headroom, frozen} (a USDC vault), `paused`, `block`, `early_warning`.
+    {assets, cover_headroom, frozen} (a USDC vault), `paused`, `block`, `early_warning` {assets: {SYMBOL:
+    {gauge: atoms, count or bps}}, gauges, thresholds, window_s, active, counters}.
     """
     out = json_safe(chain)
 
@@ -438,6 +440,20 @@ def chain_view(engine: Any, chain: dict) -> dict:
             for k, v in fund.items()
         }
         out["insurance_fund"]["asset"] = settle
+    warning = chain.get("early_warning")
+    if isinstance(warning, dict) and isinstance(warning.get("assets"), dict):
+        figures = {
+            asset: {
+                gauge: (amount(asset, v) if GAUGES.get(gauge, ("",))[0] == "atoms" else json_safe(v))
+                for gauge, v in entry.items()
+            }
+            for asset, entry in warning["assets"].items()
+            if isinstance(entry, dict)
+        }
+        out["early_warning"]["assets"] = figures
+        out["early_warning"]["gauges"] = {
+            f"{gauge}_{asset}": v for asset, entry in figures.items() for gauge, v in entry.items()
+        }
     return out
 
 

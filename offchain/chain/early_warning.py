@@ -30,6 +30,7 @@ BPS = 10_000
 
 # gauge -> (unit, meaning); `atoms` are amounts in the asset's smallest unit
 GAUGES = {
+    "withdrawal_requests": ("count", "withdrawal requests in the rolling window"),
     "withdrawal_demand": ("atoms", "withdrawals requested in the rolling window"),
     "withdrawals_owed": ("atoms", "withdrawals accepted by the engine and not yet paid on-chain"),
     "hot_reserves": ("atoms", "the Custody balance (hot reserves)"),
@@ -38,6 +39,11 @@ GAUGES = {
     "hot_coverage_bps": ("bps", "hot reserves over the engine's net liabilities (only with liabilities)"),
 }
 CONDITIONS = ("withdrawal_rate", "bank_run", "hot_reserves_low")  # the alert kinds that stay active
+# engine event -> counter: withdrawals settled since the daemon started (requests are counted above)
+SETTLED_COUNTERS = {
+    "withdrawal_paid": "withdrawals_paid_total",
+    "withdrawal_refunded": "withdrawals_refunded_total",
+}
 
 
 class EarlyWarning:
@@ -59,12 +65,17 @@ class EarlyWarning:
 
     # -- inputs -----------------------------------------------------------------------------------
     def on_events(self, events: list[dict]) -> None:
-        """Service subscriber: note every withdrawal request (runs under the sequencer lock: cheap)."""
+        """Service subscriber: note every withdrawal request, payment and refund (runs under the
+        sequencer lock: cheap)."""
         for e in events:
-            if e.get("event") == "withdrawal_requested":
+            kind = e.get("event")
+            if kind == "withdrawal_requested":
                 with self._lock:
                     self._requests[e["asset"]].append((e["ts"], e["amount"]))
                     self.counters["withdrawals_requested_total"] += 1
+            elif kind in SETTLED_COUNTERS:
+                with self._lock:
+                    self.counters[SETTLED_COUNTERS[kind]] += 1
 
     def on_transfer(
         self, symbol: str, sender: str, receiver: str, amount: int, decimals: int, tx: str
@@ -96,11 +107,12 @@ class EarlyWarning:
         """Update gauges and raise/clear alerts; `hot`, `owed`, `liabilities` are atoms per asset."""
         cutoff = now_ms - self.window_ms
         with self._lock:
-            demand = {}
+            demand, requests = {}, {}
             for asset, q in self._requests.items():
                 while q and q[0][0] < cutoff:
                     q.popleft()
                 demand[asset] = sum(a for _, a in q)
+                requests[asset] = len(q)
         per_asset: dict[str, dict[str, int]] = {}
         for asset in sorted(set(hot) | set(demand)):
             reserve = hot.get(asset, 0)
@@ -109,6 +121,7 @@ class EarlyWarning:
             rate = _bps(window, reserve)
             run = _bps(window + pending, reserve)
             figures = per_asset[asset] = {
+                "withdrawal_requests": requests.get(asset, 0),
                 "withdrawal_demand": window,
                 "withdrawals_owed": pending,
                 "hot_reserves": reserve,

@@ -4,7 +4,13 @@
   `withdrawal_paid` command names it. The poster pays each through `Custody.withdraw` under the
   request id `protocol.request_id(wid)`. Custody pays a request id at most once, and the poster asks
   `Custody.is_paid` first, so a resend, a retry after a lost receipt, or a restart between payment
-  and journaling never pays twice: a paid request is only journaled.
+  and journaling never pays twice: a paid request is only journaled. A refusal is sorted by
+  `offchain.chain.refusals`: transient ones are retried (one alert per new problem), one that
+  cannot clear is refunded at once, one that may clear (the user's rolling outflow limit) is
+  refunded once the withdrawal is `withdrawal_refund_after_s` old. A refund (`withdrawal_refunded`)
+  is journaled only after `Custody.is_paid` says no and with no transaction of the daemon's key
+  pending, and the engine then no longer owes it, so it is never paid afterwards: paid once or
+  refunded once, never both.
 * **bad debt**: what the risk engine wrote off and `cover_paid` has not yet counted is paid by
   `InsuranceFund.cover` into Custody (within the fund's 24 h cap). The cover's reason names the
   running total it brings the asset to (`bad debt USDC to 1234`), so the poster recognises its own
@@ -27,11 +33,13 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from offchain.chain import refusals
 from offchain.chain.protocol import Protocol
 from offchain.chain.sender import ChainUnavailable, TxFailed, TxSender
 from offchain.chain.state import DaemonState
 from offchain.chain.watcher import engine_module
-from offchain.core.treasury import CoverPaid, WithdrawalPaid
+from offchain.core.codec import format_units
+from offchain.core.treasury import MAX_REFUND_REASON, CoverPaid, WithdrawalPaid, WithdrawalRefunded
 from offchain.por import Tree, build_account_tree
 
 log = logging.getLogger(__name__)
@@ -98,7 +106,9 @@ class ChainPoster:
         self._covers_seen: dict[str, tuple[int, str]] = {}  # reason -> (amount, tx)
         self._covers_block: int | None = None
         self._settle_symbol: str | None = None
+        self.refund_after_ms = int(settings.withdrawal_refund_after_s * 1000)
         self.paid = 0  # withdrawals this process paid on-chain
+        self.refunded = 0  # withdrawals this process refunded
         self.covered = 0  # covers this process paid on-chain
 
     # -- wiring -----------------------------------------------------------------------------------
@@ -143,44 +153,52 @@ class ChainPoster:
         """Pay every owed withdrawal once; return how many were settled (paid now or found paid)."""
         if self.custody is None:
             return 0
-        owed, paused = self.service.read(
-            lambda e: (
-                sorted(engine_module(e, "treasury").owed.items()),
-                engine_module(e, "treasury").withdrawals_paused,
-            )
-        )
+
+        def owed_now(engine: Any) -> tuple[list, bool]:
+            treasury = engine_module(engine, "treasury")
+            owed = [(wid, *debt, treasury.requested_ts(wid)) for wid, debt in sorted(treasury.owed.items())]
+            return owed, treasury.withdrawals_paused
+
+        owed, paused = self.service.read(owed_now)
         settled = 0
-        for wid, (account, asset, amount) in owed:
+        for wid, account, asset, amount, requested_ts in owed:
             if self._retry_at.get(("w", wid), 0) > time.monotonic():
                 continue
-            if self.pay_withdrawal(wid, account, asset, amount, paused):
+            if self.pay_withdrawal(wid, account, asset, amount, paused, requested_ts):
                 settled += 1
         return settled
 
-    def pay_withdrawal(self, wid: int, account: str, asset: str, amount: int, paused: bool = False) -> bool:
-        """Pay withdrawal `wid` unless Custody already did; journal it paid. Return True when settled."""
+    def pay_withdrawal(
+        self,
+        wid: int,
+        account: str,
+        asset: str,
+        amount: int,
+        paused: bool = False,
+        requested_ts: int | None = None,
+    ) -> bool:
+        """Pay withdrawal `wid` unless Custody already did; journal it paid, or refunded when Custody
+        refuses it for good. Return True when settled (paid now, found paid, or refunded)."""
         rid = self.protocol.request_id(wid, self.journal_id)
-        if self.custody.functions.is_paid(rid).call():
+        token = self.protocol.tokens.get(asset)
+        paid = self._payment_state(rid, account, token, amount)
+        if paid == "paid":
             self._journal_paid(wid, self._find_payment(rid))
             return True
-        token = self.protocol.tokens.get(asset)
+        if paid == "reused":
+            return self._refund(wid, account, asset, amount, refusals.REUSED)
         if token is None or not _is_address(account):
-            self._defer(
-                ("w", wid),
-                "withdrawal_unpayable",
-                f"withdrawal {wid}: {account}/{asset} has no on-chain form",
-            )
-            return False
+            return self._refund(wid, account, asset, amount, f"{asset} to {account} has no on-chain form")
         if paused:
             return False  # Custody refuses while halted; the engine stops new requests meanwhile
         call = self.custody.functions.withdraw(rid, account, token.address, amount)
         try:
             receipt = self.sender.send(call)
         except TxFailed as exc:
-            self._defer(
-                ("w", wid), "withdrawal_failed", f"withdrawal {wid} of {amount} {asset} to {account}: {exc}"
+            refusal = refusals.diagnose(
+                self.custody, self.breaker, token, self.sender.address, rid, account, amount, str(exc)
             )
-            return False
+            return self._refused(wid, account, token, amount, requested_ts, refusal)
         blocked = self.custody.events.WithdrawalBlocked().process_receipt(receipt, errors=_DISCARD)
         if blocked:
             self._defer(
@@ -194,6 +212,65 @@ class ChainPoster:
         log.info("paid withdrawal %d: %d %s to %s (%s)", wid, amount, asset, account, tx)
         self._journal_paid(wid, tx)
         return True
+
+    def _refused(
+        self, wid: int, account: str, token: Any, amount: int, requested_ts: int | None, refusal: Any
+    ) -> bool:
+        """Refund a refusal that cannot clear, or one that may but outlasted its wait; else retry."""
+        what = f"withdrawal {wid} of {format_units(amount, token.decimals)} {token.symbol} to {account}"
+        if refusal.kind == refusals.PERMANENT:
+            return self._refund(wid, account, token.symbol, amount, refusal.reason)
+        if refusal.kind == refusals.WAIT:
+            age_ms = self.service.clock_ms() - requested_ts if requested_ts is not None else 0
+            if age_ms >= self.refund_after_ms:
+                reason = f"still refused after {self.refund_after_ms // 1000} s: {refusal.reason}"
+                return self._refund(wid, account, token.symbol, amount, reason)
+            left = (self.refund_after_ms - age_ms) // 1000
+            self._defer(("w", wid), "withdrawal_failed", f"{what}: {refusal.reason} (refunded in {left} s)")
+            return False
+        self._defer(("w", wid), "withdrawal_failed", f"{what}: {refusal.reason}")
+        return False
+
+    def _refund(self, wid: int, account: str, asset: str, amount: int, reason: str) -> bool:
+        """Journal `withdrawal_refunded` unless Custody paid it meanwhile or a transaction of ours is
+        pending (it could still pay it). Return True when the withdrawal is settled."""
+        rid = self.protocol.request_id(wid, self.journal_id)
+        if self._payment_state(rid, account, self.protocol.tokens.get(asset), amount) == "paid":
+            self._journal_paid(wid, self._find_payment(rid))
+            return True
+        address = self.sender.address
+        if self.w3.eth.get_transaction_count(address, "pending") > self.w3.eth.get_transaction_count(
+            address, "latest"
+        ):
+            self._defer(("w", wid), "withdrawal_failed", f"withdrawal {wid}: refund waits for a pending tx")
+            return False
+        reason = reason if len(reason) <= MAX_REFUND_REASON else reason[: MAX_REFUND_REASON - 1] + "…"
+        events = self.service.submit(WithdrawalRefunded(0, wid, reason))
+        if events and events[0].EVENT == "rejected":
+            log.info("withdrawal %d not refunded (%s)", wid, events[0].code)
+            return False
+        self.refunded += 1
+        self._problems.pop(("w", wid), None)
+        self._retry_at.pop(("w", wid), None)
+        log.warning("refunded withdrawal %d of %d %s to %s: %s", wid, amount, asset, account, reason)
+        self.service.alert(
+            "withdrawal_refunded",
+            f"withdrawal {wid} refunded to {account}: {reason}",
+            wid=wid,
+            account=account,
+            asset=asset,
+            amount=str(amount),
+            reason=reason,
+        )
+        return True
+
+    def _payment_state(self, rid: bytes, account: str, token: Any, amount: int) -> str:
+        """`unpaid`, `paid` (Custody paid `rid` with these terms) or `reused` (with other terms)."""
+        if not self.custody.functions.is_paid(rid).call():
+            return "unpaid"
+        if token is None or not _is_address(account):
+            return "reused"  # Custody cannot have paid a withdrawal that has no on-chain form
+        return "reused" if refusals.reused(self.custody, rid, account, token.address, amount) else "paid"
 
     def _journal_paid(self, wid: int, tx: str) -> None:
         events = self.service.submit(WithdrawalPaid(0, wid, tx))

@@ -8,9 +8,12 @@ must do on-chain is in the journal and in `state_hash` (a restart recomputes it 
   (``withdrawals_paused``); while ``risk_paused`` an order that is not ``reduce_only`` is rejected
   (``protocol_paused``). Cancels, deposits and reducing orders still work.
 * every accepted ``withdraw`` is owed on-chain until ``withdrawal_paid`` names its ``wid`` (the
-  daemon sends it once ``Custody.is_paid`` says so), so a restart knows exactly what to pay; each
-  account's withdrawals (requested, then paid with the transaction) are kept for the API to show,
-  the latest ``HISTORY_KEEP`` paid ones per account (an owed one is never forgotten);
+  daemon sends it once ``Custody.is_paid`` says so) or ``withdrawal_refunded`` gives it back (the
+  daemon sends it when Custody refuses it for good: the amount is credited back to the account,
+  with the reason), so a restart knows exactly what to pay. A withdrawal leaves the owed list once,
+  so it is either paid or refunded, never both; each account's withdrawals (requested, then paid
+  with the transaction or refunded with the reason) are kept for the API to show, the latest
+  ``HISTORY_KEEP`` settled ones per account (an owed one is never forgotten);
 * ``cover_paid`` counts what ``InsuranceFund.cover`` paid into Custody per asset: what is still owed
   is the risk engine's written-off ``bad_debt`` minus this.
 """
@@ -31,7 +34,8 @@ if TYPE_CHECKING:
     from .engine import Engine, OpenOrder
     from .markets import Market
 
-HISTORY_KEEP = 100  # paid withdrawals kept per account for the API (owed ones are always kept)
+HISTORY_KEEP = 100  # settled withdrawals kept per account for the API (owed ones are always kept)
+MAX_REFUND_REASON = 200  # characters: the reason is engine state and shown to the user
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -58,6 +62,17 @@ class WithdrawalPaid:
     ts: int
     wid: int
     tx: str = ""
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class WithdrawalRefunded:
+    """Custody refused withdrawal `wid` for good (`reason`): credit the amount back, owe it no more."""
+
+    CMD: ClassVar[str] = "withdrawal_refunded"
+    ts: int
+    wid: int
+    reason: str
 
 
 @C.register
@@ -101,6 +116,20 @@ class WithdrawalSettled:
 
 @register_event
 @dataclass(slots=True, frozen=True)
+class WithdrawalReturned:
+    """A withdrawal left the owed list unpaid: `amount` is back in the account's balance."""
+
+    EVENT: ClassVar[str] = "withdrawal_refunded"
+    ts: int
+    wid: int
+    account: str
+    asset: str
+    amount: int
+    reason: str
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
 class BadDebtCovered:
     """The insurance fund paid `amount` of bad debt in `asset`; `covered` is the running total."""
 
@@ -123,6 +152,11 @@ def _protocol(r: Any, ts: int, engine: Any) -> Any:
 @codec.wire("withdrawal_paid")
 def _withdrawal_paid(r: Any, ts: int, engine: Any) -> Any:
     return WithdrawalPaid(ts, r.integer("wid"), r.text("tx", "") or "")
+
+
+@codec.wire("withdrawal_refunded")
+def _withdrawal_refunded(r: Any, ts: int, engine: Any) -> Any:
+    return WithdrawalRefunded(ts, r.integer("wid"), r.text("reason"))
 
 
 @codec.wire("cover_paid")
@@ -149,7 +183,8 @@ class TreasuryModule(Module):
         self.risk_paused = False
         self.reason = ""
         self.owed: dict[int, tuple[str, str, int]] = {}  # wid -> (account, asset, amount)
-        # account -> [wid, asset, amount, requested ts, paid ts | None, tx], oldest first
+        # account -> [wid, asset, amount, requested ts, settled ts | None, tx(, refund reason)], oldest
+        # first: paid records have 6 fields, refunded ones a 7th (older snapshots keep their hash)
         self.history: dict[str, list[list]] = {}
         self.covered: dict[str, int] = {}  # asset -> paid by InsuranceFund.cover so far
         self.engine: Engine | None = None
@@ -161,6 +196,7 @@ class TreasuryModule(Module):
             C.Withdraw: lambda cmd: self._on_withdraw(engine, cmd, core_withdraw),
             ProtocolState: lambda cmd: self._on_protocol(engine, cmd),
             WithdrawalPaid: lambda cmd: self._on_paid(engine, cmd),
+            WithdrawalRefunded: lambda cmd: self._on_refunded(engine, cmd),
             CoverPaid: lambda cmd: self._on_cover(engine, cmd),
         }
 
@@ -170,20 +206,17 @@ class TreasuryModule(Module):
         return self._written_off(asset) - self.covered.get(asset, 0)
 
     def withdrawals_of(self, account: str) -> list[dict]:
-        """Return the account's withdrawals, newest first: `status` is `requested` until paid on-chain."""
-        return [
-            {
-                "wid": wid,
-                "account": account,
-                "asset": asset,
-                "amount": amount,
-                "status": "requested" if paid_ts is None else "paid",
-                "requested_ts": requested_ts,
-                "paid_ts": paid_ts,
-                "tx": tx,
-            }
-            for wid, asset, amount, requested_ts, paid_ts, tx in reversed(self.history.get(account, ()))
-        ]
+        """Return the account's withdrawals, newest first: `status` is `requested` until paid on-chain
+        (`paid`, with `paid_ts` and `tx`) or refunded (`refunded`, with `refunded_ts` and `reason`)."""
+        return [_record_view(account, record) for record in reversed(self.history.get(account, ()))]
+
+    def requested_ts(self, wid: int) -> int | None:
+        """Return when owed withdrawal `wid` was requested (None if it is not owed)."""
+        owed = self.owed.get(wid)
+        if owed is None:
+            return None
+        record = _find(self.history.get(owed[0], ()), wid)
+        return record[3] if record is not None else None
 
     def _written_off(self, asset: str) -> int:
         for module in self.engine.modules if self.engine else ():
@@ -225,19 +258,57 @@ class TreasuryModule(Module):
     def _on_paid(self, engine: Engine, cmd: WithdrawalPaid) -> list:
         owed = self.owed.get(cmd.wid) if type(cmd.wid) is int else None
         if owed is None:
-            return [
-                engine.reject(cmd, "unknown_withdrawal", f"withdrawal {cmd.wid!r} is not owed", str(cmd.wid))
-            ]
+            return [self._not_owed(engine, cmd)]
         if not isinstance(cmd.tx, str):
             return [engine.reject(cmd, "bad_tx", "the transaction hash must be a string", str(cmd.wid))]
         del self.owed[cmd.wid]
         account, asset, amount = owed
         records = self.history.get(account, [])
-        for record in records:
-            if record[0] == cmd.wid:
-                record[4], record[5] = cmd.ts, cmd.tx
+        record = _find(records, cmd.wid)
+        if record is not None:
+            record[4], record[5] = cmd.ts, cmd.tx
         _trim(records)
         return [WithdrawalSettled(cmd.ts, cmd.wid, account, asset, amount, cmd.tx)]
+
+    def _on_refunded(self, engine: Engine, cmd: WithdrawalRefunded) -> list:
+        owed = self.owed.get(cmd.wid) if type(cmd.wid) is int else None
+        if owed is None:
+            return [self._not_owed(engine, cmd)]
+        if not isinstance(cmd.reason, str) or not cmd.reason.strip():
+            return [engine.reject(cmd, "bad_reason", "a refund needs a reason", str(cmd.wid))]
+        if len(cmd.reason) > MAX_REFUND_REASON:
+            return [
+                engine.reject(
+                    cmd,
+                    "bad_reason",
+                    f"the reason is longer than {MAX_REFUND_REASON} characters",
+                    str(cmd.wid),
+                )
+            ]
+        del self.owed[cmd.wid]
+        account, asset, amount = owed
+        # the debit made by `withdraw`, undone: the account exists (it withdrew) and may have traded since
+        engine.accounts.credit(engine.accounts.open(account), asset, amount)
+        records = self.history.get(account, [])
+        record = _find(records, cmd.wid)
+        if record is not None:
+            record[4], record[5] = cmd.ts, ""
+            record.append(cmd.reason)
+        _trim(records)
+        return [WithdrawalReturned(cmd.ts, cmd.wid, account, asset, amount, cmd.reason)]
+
+    def _not_owed(self, engine: Engine, cmd: WithdrawalPaid | WithdrawalRefunded) -> Any:
+        """The rejection of a payment or refund of a withdrawal that is not owed (says why, if known)."""
+        if type(cmd.wid) is int:
+            for records in self.history.values():
+                record = _find(records, cmd.wid)
+                if record is not None:  # recorded but not owed: it was settled
+                    if len(record) > 6:
+                        return engine.reject(
+                            cmd, "already_refunded", f"withdrawal {cmd.wid} was refunded", str(cmd.wid)
+                        )
+                    return engine.reject(cmd, "already_paid", f"withdrawal {cmd.wid} was paid", str(cmd.wid))
+        return engine.reject(cmd, "unknown_withdrawal", f"withdrawal {cmd.wid!r} is not owed", str(cmd.wid))
 
     def _on_cover(self, engine: Engine, cmd: CoverPaid) -> list:
         if cmd.asset not in engine.assets:
@@ -283,8 +354,33 @@ class TreasuryModule(Module):
         self.history = {a: [list(r) for r in records] for a, records in state.get("history", {}).items()}
 
 
+def _find(records: Any, wid: int) -> list | None:
+    for record in records:
+        if record[0] == wid:
+            return record
+    return None
+
+
+def _record_view(account: str, record: list) -> dict:
+    wid, asset, amount, requested_ts, settled_ts, tx = record[:6]
+    refunded = len(record) > 6
+    status = "requested" if settled_ts is None else "refunded" if refunded else "paid"
+    return {
+        "wid": wid,
+        "account": account,
+        "asset": asset,
+        "amount": amount,
+        "status": status,
+        "requested_ts": requested_ts,
+        "paid_ts": settled_ts if status == "paid" else None,
+        "tx": tx,
+        "refunded_ts": settled_ts if refunded else None,
+        "reason": record[6] if refunded else "",
+    }
+
+
 def _trim(records: list[list]) -> None:
-    """Forget the oldest paid withdrawals beyond `HISTORY_KEEP` (owed ones stay)."""
+    """Forget the oldest settled (paid or refunded) withdrawals beyond `HISTORY_KEEP` (owed ones stay)."""
     extra = sum(1 for r in records if r[4] is not None) - HISTORY_KEEP
     if extra <= 0:
         return

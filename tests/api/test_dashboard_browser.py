@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium (Debian's, driven by Playwright): it loads from a running
-server, follows the stream live, and shows the market halted after a scripted crash. The screenshot
-is kept in test-artifacts/ for a human to look at."""
+server, follows the stream live, shows the market halted after a scripted crash and the early
+warning's gauges against their thresholds. The screenshot is kept in test-artifacts/ for a human to
+look at."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from api_venue import DOMAIN, GENEROUS, GENESIS, SYMBOL, Clock, open_service, script_crash, submit
+from api_venue import DOMAIN, GENEROUS, GENESIS, SYMBOL, TRADER, Clock, open_service, script_crash, submit
 
 from offchain.api.app import create_app
 from offchain.chain.devnet import free_port
+from offchain.chain.early_warning import EarlyWarning
+from offchain.core.treasury import WithdrawalPaid, WithdrawalRefunded
+from offchain.settings import DaemonSettings
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -41,6 +45,17 @@ def server(tmp_path):
     service = open_service(tmp_path / "journal.db", clock)
     for wire in GENESIS:
         submit(service, **wire)
+    warning = EarlyWarning(service, DaemonSettings())  # as the daemon's watcher runs it
+    service.subscribe(warning.on_events)
+    wids = [
+        next(e.wid for e in submit(service, **w) if e.EVENT == "withdrawal_requested")
+        for w in (
+            {"cmd": "withdraw", "account": TRADER.address, "asset": "USDC", "amount": amount}
+            for amount in ("1500", "2500", "400")
+        )
+    ]
+    service.submit(WithdrawalPaid(0, wids[0], "0x" + "ab" * 32))
+    service.submit(WithdrawalRefunded(0, wids[1], "custody: above the per-user outflow cap"))
     # what the daemon's chain watcher reports: token amounts in atoms
     service.update_chain_status(
         block=1234,
@@ -56,6 +71,13 @@ def server(tmp_path):
         },
         attestation={"epoch": 7, "age_s": 540, "fresh": True, "leaf_count": 3},
         insurance_fund={"assets": 250_000 * 10**6, "cover_headroom": 50_000 * 10**6, "frozen": False},
+        # hot USDE covers a third of its liabilities: below the 60 % minimum
+        early_warning=warning.evaluate(
+            clock(),
+            hot={"USDC": 10_412_000 * 10**6, "USDE": 4_000_000 * 10**18},
+            owed={"USDC": 400 * 10**6},
+            liabilities={"USDC": 10_000_000 * 10**6, "USDE": 12_000_000 * 10**18},
+        ),
     )
     app = create_app(service, domain=DOMAIN, rate_limit=GENEROUS, flush_ms=50, status_ms=250)
     port = free_port()
@@ -110,6 +132,22 @@ def test_the_dashboard_shows_the_market_halted_after_a_crash(server):
             expect(page.locator('#reserves tr[data-asset="USDE"] td.ratio')).to_have_class("ratio low")
             expect(page.locator("#attestation")).to_contain_text("epoch 7")
             expect(page.locator("#fund-assets")).to_have_text("250000 USDC")
+            usdc_row, usde_row = (
+                page.locator(f'#early-warning tr[data-asset="{a}"]') for a in ("USDC", "USDE")
+            )
+            expect(usdc_row.locator('td[data-gauge="withdrawal_rate_bps"]')).to_have_class("gauge ok")
+            expect(usdc_row.locator('td[data-gauge="withdrawal_rate_bps"]')).to_contain_text(
+                "0.04 % alerts > 20.00 %"
+            )
+            expect(usdc_row.locator('td[data-gauge="withdrawal_requests"]')).to_have_text("3")
+            expect(usdc_row).to_contain_text("4400")  # demand in the window, whole USDC
+            expect(usde_row.locator('td[data-gauge="hot_coverage_bps"]')).to_have_class("gauge hot")
+            expect(usde_row.locator('td[data-gauge="hot_coverage_bps"]')).to_contain_text(
+                "33.33 % alerts < 60.00 %"
+            )
+            expect(page.locator("#ew-requested")).to_have_text("3")
+            expect(page.locator("#ew-paid")).to_have_text("1")
+            expect(page.locator("#ew-refunded")).to_have_text("1")
             page.screenshot(path=str(ARTIFACTS / "dashboard-halted.png"), full_page=True)
             assert errors == [], errors
         finally:

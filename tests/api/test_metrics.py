@@ -8,6 +8,7 @@ import re
 from api_venue import TRADER
 
 from offchain.chain.early_warning import EarlyWarning
+from offchain.core.treasury import WithdrawalRefunded
 from offchain.settings import DaemonSettings
 
 USDC = 10**6
@@ -46,6 +47,8 @@ def early_warning(service) -> EarlyWarning:
 def test_early_warning_gauges_are_exported_with_help_and_type(trader, service, http):
     warning = early_warning(service)
     trader.withdraw("USDC", "300")
+    refunded = trader.withdraw("USDC", "5")["withdrawal"]["wid"]
+    service.submit(WithdrawalRefunded(0, refunded, "custody: USDC is not allowlisted for withdrawals"))
     now = service.clock_ms()
     service.update_chain_status(
         early_warning=warning.evaluate(
@@ -57,11 +60,12 @@ def test_early_warning_gauges_are_exported_with_help_and_type(trader, service, h
     metrics = families(http.get("/metrics").text)
 
     usdc = '{asset="USDC"}'
-    assert metrics["breakwater_early_warning_withdrawal_demand"]["samples"] == {usdc: 300}
+    assert metrics["breakwater_early_warning_withdrawal_requests"]["samples"] == {usdc: 2}
+    assert metrics["breakwater_early_warning_withdrawal_demand"]["samples"] == {usdc: 305}
     assert metrics["breakwater_early_warning_withdrawals_owed"]["samples"] == {usdc: 300}
     assert metrics["breakwater_early_warning_hot_reserves"]["samples"] == {usdc: 1_000}
-    assert metrics["breakwater_early_warning_withdrawal_rate_bps"]["samples"] == {usdc: 3_000}
-    assert metrics["breakwater_early_warning_bank_run_bps"]["samples"] == {usdc: 6_000}
+    assert metrics["breakwater_early_warning_withdrawal_rate_bps"]["samples"] == {usdc: 3_050}
+    assert metrics["breakwater_early_warning_bank_run_bps"]["samples"] == {usdc: 6_050}
     assert metrics["breakwater_early_warning_hot_coverage_bps"]["samples"] == {usdc: 5_000}
     assert metrics["breakwater_early_warning_hot_reserves"]["type"] == "gauge"
     assert "whole tokens" in metrics["breakwater_early_warning_hot_reserves"]["help"]
@@ -76,7 +80,9 @@ def test_early_warning_gauges_are_exported_with_help_and_type(trader, service, h
         '{kind="hot_reserves_low",asset="USDC"}': 1,
     }
     assert metrics["breakwater_early_warning_withdrawals_requested_total"]["type"] == "counter"
-    assert metrics["breakwater_early_warning_withdrawals_requested_total"]["samples"] == {"": 1}
+    assert metrics["breakwater_early_warning_withdrawals_requested_total"]["samples"] == {"": 2}
+    assert metrics["breakwater_early_warning_withdrawals_refunded_total"]["samples"] == {"": 1}
+    assert metrics["breakwater_early_warning_withdrawals_paid_total"]["samples"] == {"": 0}
     # the large transfer is counted at once; its alert (and the three above) in breakwater_alerts_total
     service.update_chain_status(early_warning=warning.metrics())
     metrics = families(http.get("/metrics").text)

@@ -11,7 +11,7 @@ from api_venue import DOMAIN, IMPOSTOR, TRADER, submit
 
 from offchain.api.client import ApiError
 from offchain.api.signing import sign
-from offchain.core.treasury import HISTORY_KEEP, WithdrawalPaid
+from offchain.core.treasury import HISTORY_KEEP, WithdrawalPaid, WithdrawalRefunded
 
 
 def refused(call, code: str, status: int) -> None:
@@ -46,6 +46,26 @@ def test_a_signed_withdrawal_is_debited_and_listed_until_it_is_paid(trader, serv
     assert (paid["wid"], paid["status"], paid["tx"]) == (withdrawal["wid"], "paid", "0x" + "ab" * 32)
     assert paid["paid_ts"] >= paid["requested_ts"]
     assert usdc(trader) == "99749.5"
+
+
+def test_a_withdrawal_custody_refused_for_good_is_listed_refunded_with_its_reason(trader, service):
+    withdrawal = trader.withdraw("USDC", "300")["withdrawal"]
+    assert usdc(trader) == "99700"
+
+    # what the daemon's poster journals when Custody can never pay it
+    reason = "custody: above the per-user outflow cap of 100 USDC per 86400 s"
+    service.submit(WithdrawalRefunded(0, withdrawal["wid"], reason))
+
+    (refunded,) = trader.withdrawals()
+    assert (refunded["wid"], refunded["status"], refunded["reason"]) == (
+        withdrawal["wid"],
+        "refunded",
+        reason,
+    )
+    assert (refunded["paid_ts"], refunded["tx"]) == (None, "")
+    assert refunded["refunded_ts"] >= refunded["requested_ts"]
+    assert usdc(trader) == "100000"
+    assert trader.account()["balances"]["USDC"]["free"] == "100000"  # spendable again at once
 
 
 def test_withdrawals_are_listed_newest_first_per_account(trader, impostor):

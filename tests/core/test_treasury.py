@@ -5,7 +5,7 @@ from __future__ import annotations
 from core_venue import USDC, Venue, rejection
 
 from offchain.core.engine import Engine
-from offchain.core.treasury import TreasuryModule
+from offchain.core.treasury import TreasuryModule, WithdrawalPaid
 
 
 def treasury_venue() -> Venue:
@@ -19,6 +19,16 @@ def treasury_venue() -> Venue:
 
 def treasury(v: Venue) -> TreasuryModule:
     return next(m for m in v.engine.modules if m.name == "treasury")
+
+
+def withdraw(v: Venue, amount: str, asset: str = "USDC") -> int:
+    """Request a withdrawal of the trader's; return its wid."""
+    (requested,) = [
+        e
+        for e in v.ok("withdraw", account="trader", asset=asset, amount=amount)
+        if e.EVENT == "withdrawal_requested"
+    ]
+    return requested.wid
 
 
 def test_withdrawal_is_owed_until_paid_and_survives_a_snapshot():
@@ -42,7 +52,8 @@ def test_withdrawal_is_owed_until_paid_and_survives_a_snapshot():
         "0xabc",
     )
     assert treasury(v).owed == {}
-    assert rejection(v.do("withdrawal_paid", wid=requested.wid)).code == "unknown_withdrawal"
+    assert rejection(v.do("withdrawal_paid", wid=requested.wid)).code == "already_paid"
+    assert rejection(v.do("withdrawal_paid", wid=requested.wid + 1)).code == "unknown_withdrawal"
 
 
 def test_protocol_pause_refuses_withdrawals_and_new_orders_but_not_reduce_only_or_cancels():
@@ -115,3 +126,96 @@ def test_withdrawal_history_survives_a_snapshot_and_is_left_out_of_the_state_whi
         "paid",
         "0xfeed",
     )
+
+
+def test_refund_credits_the_withdrawal_back_exactly_once_and_records_the_reason():
+    v = treasury_venue()
+    wid = withdraw(v, "250")
+    assert v.balance("trader", "USDC") == 750 * USDC
+
+    events = v.ok("withdrawal_refunded", wid=wid, reason="custody: user outflow limit")
+
+    (refunded,) = [e for e in events if e.EVENT == "withdrawal_refunded"]
+    assert (refunded.wid, refunded.account, refunded.asset, refunded.amount, refunded.reason) == (
+        wid,
+        "trader",
+        "USDC",
+        250 * USDC,
+        "custody: user outflow limit",
+    )
+    assert [(e.account, e.asset, e.balance) for e in events if e.EVENT == "balance"] == [
+        ("trader", "USDC", 1000 * USDC)
+    ]
+    assert treasury(v).owed == {}
+    (listed,) = treasury(v).withdrawals_of("trader")
+    assert (listed["status"], listed["reason"], listed["paid_ts"], listed["tx"]) == (
+        "refunded",
+        "custody: user outflow limit",
+        None,
+        "",
+    )
+    assert listed["refunded_ts"] >= listed["requested_ts"]
+
+    before = v.engine.state_hash()
+    assert rejection(v.do("withdrawal_refunded", wid=wid, reason="again")).code == "already_refunded"
+    assert v.balance("trader", "USDC") == 1000 * USDC
+    assert v.engine.state_hash() == before
+
+
+def test_a_paid_withdrawal_cannot_be_refunded():
+    v = treasury_venue()
+    wid = withdraw(v, "100")
+    v.ok("withdrawal_paid", wid=wid, tx="0xpaid")
+    before = v.engine.state_hash()
+
+    assert rejection(v.do("withdrawal_refunded", wid=wid, reason="too late")).code == "already_paid"
+
+    assert v.balance("trader", "USDC") == 900 * USDC
+    assert v.engine.state_hash() == before
+    assert treasury(v).withdrawals_of("trader")[0]["status"] == "paid"
+
+
+def test_a_refunded_withdrawal_cannot_be_paid():
+    v = treasury_venue()
+    wid = withdraw(v, "100")
+    v.ok("withdrawal_refunded", wid=wid, reason="custody: token has no limits")
+    before = v.engine.state_hash()
+
+    assert rejection(v.do("withdrawal_paid", wid=wid, tx="0xlate")).code == "already_refunded"
+
+    assert v.engine.state_hash() == before
+    assert treasury(v).withdrawals_of("trader")[0]["status"] == "refunded"
+
+
+def test_a_refund_needs_an_owed_withdrawal_and_a_short_reason():
+    v = treasury_venue()
+    wid = withdraw(v, "10")
+    before = v.engine.state_hash()
+
+    assert rejection(v.do("withdrawal_refunded", wid=wid + 7, reason="x")).code == "unknown_withdrawal"
+    assert rejection(v.do("withdrawal_refunded", wid=wid, reason="  ")).code == "bad_reason"
+    assert rejection(v.do("withdrawal_refunded", wid=wid, reason="x" * 201)).code == "bad_reason"
+
+    assert v.engine.state_hash() == before
+    assert treasury(v).owed == {wid: ("trader", "USDC", 10 * USDC)}
+
+
+def test_a_refund_survives_a_snapshot_and_replays_to_the_same_state():
+    v = treasury_venue()
+    refunded, owed = withdraw(v, "30"), withdraw(v, "40")
+    v.ok("withdrawal_refunded", wid=refunded, reason="custody: request id reused with other terms")
+
+    restored = Engine.restore(v.engine.snapshot())
+
+    assert restored.state_hash() == v.engine.state_hash()
+    module = next(m for m in restored.modules if m.name == "treasury")
+    assert module.owed == {owed: ("trader", "USDC", 40 * USDC)}
+    assert [(w["wid"], w["status"], w["reason"]) for w in module.withdrawals_of("trader")] == [
+        (owed, "requested", ""),
+        (refunded, "refunded", "custody: request id reused with other terms"),
+    ]
+    assert restored.balance("trader", "USDC") == 960 * USDC
+    # the restored engine still refuses to pay or refund it again
+    paid = restored.apply(WithdrawalPaid(restored.now + 1, refunded, "0x01"))
+    assert rejection(paid).code == "already_refunded"
+    assert module.requested_ts(owed) is not None and module.requested_ts(refunded) is None

@@ -6,6 +6,7 @@ the threads do every poll), the outage test runs the threads.
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import pytest
@@ -451,3 +452,169 @@ def test_large_transfer_of_a_token_raises_an_alert(open_daemon, chain):
         if a["kind"] == "large_transfer" and a["receiver"] == receiver.address
     ]
     assert alert["amount"] == str(300_000 * USDC) and alert["asset"] == "USDC"
+
+
+# -- refunds ----------------------------------------------------------------------------------------
+
+CUSTODY_WINDOW = 86_400  # scripts/deploy.py: Custody's rolling outflow window on a devnet
+
+
+def usdc_earned_by_trading(daemon: Daemon, chain: Chain, usde: int):
+    """A trader who deposited USDE and sold it to a market maker: USDC it never deposited, so its
+    USDC outflow limit has no deposit credit (deposits buy outflow room back)."""
+    trader, market_maker = chain.wallet(), chain.wallet()
+    trader.deposit("USDE", usde * USDE)
+    market_maker.deposit("USDC", 2 * usde * USDC)  # the bid holds its fee too
+    daemon.watcher.scan_deposits(chain.w3.eth.block_number)
+    for wire in (
+        {"cmd": "breaker", "symbol": "USDE-USDC", "set": {"enabled": False}},
+        {"cmd": "index", "symbol": "USDE-USDC", "source": "pool", "price": "1"},
+        {"cmd": "order", "account": market_maker.address, "side": "buy", "price": "1", "id": "bid"},
+        {"cmd": "order", "account": trader.address, "side": "sell", "price": "1", "id": "ask"},
+    ):
+        if wire["cmd"] == "order":
+            wire.update(symbol="USDE-USDC", type="limit", qty=str(usde))
+        events = daemon.service.submit(parse_command({"t": 0, **wire}, daemon.service.engine))
+        assert events[0].EVENT != "rejected", events
+    assert balance(daemon, trader.address, "USDC") > 0
+    return trader
+
+
+def set_user_cap(chain: Chain, whole_usdc: int) -> None:
+    """The governor sets Custody's per-user USDC outflow cap (global cap and window as deployed)."""
+    custody, usdc = chain.contract("Custody"), chain.contract("USDC")
+    _, _, global_cap, window = custody.functions.tokens(usdc.address).call()
+    chain.send(
+        chain.governor,
+        custody.functions.set_token(usdc.address, True, whole_usdc * USDC, global_cap, window),
+    )
+
+
+def request(daemon: Daemon, account: str, amount: int) -> int:
+    (requested,) = [
+        e
+        for e in daemon.service.submit(C.Withdraw(0, account, "USDC", amount))
+        if e.EVENT == "withdrawal_requested"
+    ]
+    return requested.wid
+
+
+def payments(chain: Chain, daemon: Daemon, wid: int) -> list:
+    rid = daemon.protocol.request_id(wid, daemon.journal_id)
+    return chain.contract("Custody").events.Withdrawn.get_logs(
+        argument_filters={"request_id": rid}, from_block=0
+    )
+
+
+def test_a_withdrawal_custody_refuses_for_good_is_refunded_once_and_never_paid(open_daemon, chain, isolated):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # starlette asks for httpx2 over httpx; both work
+        from starlette.testclient import TestClient
+
+    daemon = open_daemon(confirmations=1)
+    trader = usdc_earned_by_trading(daemon, chain, 300)
+    set_user_cap(chain, 100)
+    wallet_before = chain.balance("USDC", trader.address)
+    held = balance(daemon, trader.address, "USDC")
+
+    wid = request(daemon, trader.address, 120 * USDC)  # above the cap: no window makes room for it
+    assert balance(daemon, trader.address, "USDC") == held - 120 * USDC
+    daemon.poster.step()
+
+    assert balance(daemon, trader.address, "USDC") == held
+    assert daemon.service.read(lambda e: engine_module(e, "treasury").owed) == {}
+    (alert,) = [a for a in daemon.service.alerts if a["kind"] == "withdrawal_refunded"]
+    assert (alert["wid"], alert["account"], alert["amount"]) == (wid, trader.address, str(120 * USDC))
+    assert "per-user outflow cap of 100 USDC" in alert["reason"]
+    app = daemon.build_api()
+    try:
+        with TestClient(app) as http:
+            (listed,) = Client("http://testserver", trader.account.key, http=http).withdrawals()
+    finally:
+        app.state.close()
+        app.state.nonces.close()
+    assert (listed["wid"], listed["status"], listed["amount"]) == (wid, "refunded", "120")
+    assert listed["reason"] == alert["reason"] and listed["tx"] == ""
+
+    # The cap is lifted and the daemon restarts: the refunded withdrawal is never paid, nor refunded again.
+    set_user_cap(chain, 100_000)
+    daemon.poster.step()
+    daemon.stop()
+    restarted = open_daemon(confirmations=1)
+    restarted.poster.step()
+
+    assert balance(restarted, trader.address, "USDC") == held
+    assert [r["wid"] for r in journaled(restarted, "withdrawal_refunded")] == [wid]
+    assert journaled(restarted, "withdrawal_paid") == []
+    assert payments(chain, restarted, wid) == []
+    assert chain.balance("USDC", trader.address) == wallet_before
+
+
+def test_a_withdrawal_over_the_rolling_limit_waits_then_is_refunded_and_one_paid_first_is_not(
+    open_daemon, chain, isolated
+):
+    daemon = open_daemon(confirmations=1)
+    trader = usdc_earned_by_trading(daemon, chain, 300)
+    set_user_cap(chain, 100)
+    held = balance(daemon, trader.address, "USDC")
+
+    paid = request(daemon, trader.address, 80 * USDC)
+    waiting = request(daemon, trader.address, 50 * USDC)  # within the cap, not within what is left of it
+    daemon.poster.step()
+
+    assert len(payments(chain, daemon, paid)) == 1
+    assert daemon.service.read(lambda e: set(engine_module(e, "treasury").owed)) == {waiting}
+    (alert,) = [a for a in daemon.service.alerts if a["kind"] == "withdrawal_failed"]
+    assert "user outflow limit" in alert["message"] and "refunded in" in alert["message"]
+
+    # Paid on-chain meanwhile (by an earlier round whose receipt was lost): journaled paid, not refunded.
+    custody, usdc = chain.contract("Custody"), chain.contract("USDC")
+    raced = request(daemon, trader.address, 150 * USDC)
+    set_user_cap(chain, 100_000)
+    rid = daemon.protocol.request_id(raced, daemon.journal_id)
+    daemon.sender.send(custody.functions.withdraw(rid, trader.address, usdc.address, 150 * USDC))
+    set_user_cap(chain, 100)
+    daemon.stop()
+
+    # The operator shortens the hold; the restart measures it from the journaled request time.
+    time.sleep(1.0)
+    restarted = open_daemon(confirmations=1, withdrawal_refund_after_s=1)
+    restarted.poster.step()
+
+    assert restarted.service.read(lambda e: engine_module(e, "treasury").owed) == {}
+    assert [r["wid"] for r in journaled(restarted, "withdrawal_paid")] == [paid, raced]
+    (refund,) = journaled(restarted, "withdrawal_refunded")
+    assert (
+        refund["wid"] == waiting
+        and "still refused after 1 s: custody: user outflow limit" in refund["reason"]
+    )
+    assert balance(restarted, trader.address, "USDC") == held - 80 * USDC - 150 * USDC
+    assert payments(chain, restarted, waiting) == []
+
+
+def test_a_withdrawal_refused_while_custody_is_halted_stays_owed_past_the_hold_and_is_paid_after(
+    open_daemon, chain, isolated
+):
+    daemon = open_daemon(confirmations=1, withdrawal_refund_after_s=0.001)
+    user = chain.wallet()
+    user.deposit("USDC", 50 * USDC)
+    daemon.watcher.scan_deposits(chain.w3.eth.block_number)
+    breaker = chain.contract("CircuitBreaker")
+    wid = request(daemon, user.address, 20 * USDC)
+    chain.send(chain.governor, breaker.functions.pause_all())  # before the watcher tells the engine
+
+    daemon.poster.step()
+
+    assert daemon.service.read(lambda e: set(engine_module(e, "treasury").owed)) == {wid}
+    (alert,) = [a for a in daemon.service.alerts if a["kind"] == "withdrawal_failed"]
+    assert "custody: halted" in alert["message"]
+    assert not [a for a in daemon.service.alerts if a["kind"] == "withdrawal_refunded"]
+
+    chain.send(chain.governor, breaker.functions.unpause_all())
+    daemon.stop()
+    restarted = open_daemon(confirmations=1, withdrawal_refund_after_s=0.001)
+    restarted.poster.step()
+
+    assert len(payments(chain, restarted, wid)) == 1
+    assert journaled(restarted, "withdrawal_refunded") == []
+    assert balance(restarted, user.address, "USDC") == 30 * USDC

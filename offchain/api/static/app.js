@@ -13,6 +13,14 @@ const METRIC_LABELS = {
   lce: ["LCE", "liquidations within reach / open interest"],
 };
 
+// early-warning gauges: [gauge, threshold key, alerts when the value is "above" or "below" it]
+const WARNING_GAUGES = [
+  ["withdrawal_rate_bps", "withdrawal_rate_bps", "above"],
+  ["bank_run_bps", "bank_run_bps", "above"],
+  ["hot_coverage_bps", "hot_coverage_min_bps", "below"],
+];
+const NO_HOT_BPS = 1e9; // the early warning's ratio when there are no hot reserves at all
+
 const state = {
   status: null,
   selected: null,
@@ -183,6 +191,7 @@ function render() {
   renderReserves(s);
   renderInsurance(s);
   renderAlerts(s);
+  renderEarlyWarning(s);
 }
 
 function renderMarkets(s) {
@@ -353,6 +362,52 @@ function renderAlerts(s) {
   });
   $("alerts").replaceChildren(...(all.length ? all.slice(0, 20).map((a) =>
     el("li", {}, `${clock(a.ts)} ${a.kind}: ${a.message}`)) : [el("li", { class: "muted" }, "no alerts")]));
+}
+
+const bps = (v) => (v >= NO_HOT_BPS ? "∞ (no hot reserves)" : (v / 100).toFixed(2) + " %");
+
+function gaugeCell(value, threshold, direction, active) {
+  if (value === undefined || value === null || typeof value !== "number") return el("td", { class: "gauge muted" }, "–");
+  threshold = threshold || 0;
+  const beyond = active || (direction === "above" ? value > threshold : value < threshold);
+  const scale = Math.max(threshold * 2, Math.min(value, NO_HOT_BPS - 1), 1);
+  const width = Math.min(100, (100 * value) / scale);
+  const mark = Math.min(100, (100 * threshold) / scale);
+  return el("td", { class: `gauge ${beyond ? "hot" : "ok"}` },
+    el("b", {}, bps(value)), " ", el("span", { class: "muted small" }, `alerts ${direction === "above" ? ">" : "<"} ${bps(threshold)}`),
+    el("div", { class: "bar" }, el("span", { style: `width:${width}%` }), el("i", { style: `left:${mark}%` })));
+}
+
+function renderEarlyWarning(s) {
+  const ew = (s.chain && s.chain.early_warning) || null;
+  const body = $("early-warning").querySelector("tbody");
+  if (!ew || !ew.assets) {
+    $("ew-window").textContent = "";
+    $("ew-withdrawals").textContent = "no reading from the chain watcher yet";
+    body.replaceChildren();
+    return;
+  }
+  const thresholds = ew.thresholds || {};
+  const active = new Set((ew.active || []).map(([kind, asset]) => `${kind}|${asset}`));
+  const kinds = { withdrawal_rate_bps: "withdrawal_rate", bank_run_bps: "bank_run", hot_coverage_bps: "hot_reserves_low" };
+  $("ew-window").textContent = ew.window_s ? `rolling ${duration(ew.window_s)}` : "";
+  const c = ew.counters || {};
+  $("ew-withdrawals").replaceChildren(el("span", { class: "counts" },
+    "withdrawals since the daemon started: ", el("b", { id: "ew-requested" }, String(c.withdrawals_requested_total || 0)), "requested · ",
+    el("b", { id: "ew-paid" }, String(c.withdrawals_paid_total || 0)), "paid on-chain · ",
+    el("b", { id: "ew-refunded", class: c.withdrawals_refunded_total ? "refunded" : "" }, String(c.withdrawals_refunded_total || 0)),
+    "refunded (Custody refused them for good)"));
+  body.replaceChildren(...Object.entries(ew.assets).map(([asset, g]) => el("tr", { "data-asset": asset },
+    el("td", {}, asset),
+    ...WARNING_GAUGES.map(([gauge, key, direction]) => {
+      const cell = gaugeCell(g[gauge], thresholds[key], direction, active.has(`${kinds[gauge]}|${asset}`));
+      cell.setAttribute("data-gauge", gauge);
+      return cell;
+    }),
+    el("td", { "data-gauge": "withdrawal_requests" }, show(g.withdrawal_requests)),
+    el("td", {}, show(g.withdrawal_demand)),
+    el("td", {}, show(g.withdrawals_owed)),
+    el("td", {}, show(g.hot_reserves)))));
 }
 
 refreshStatus().then(connect);
