@@ -262,6 +262,16 @@ def create_app(
             if isinstance(e, Rejected) and e.cmd == cmd and e.account == account:
                 raise ApiError(e.code, e.message)
 
+    def submit_wire(wire: dict, account: str) -> list:
+        """Parse `wire` (decimal strings), submit it and raise the engine's refusal; hold `service.lock`."""
+        try:
+            cmd = parse_command(wire, service.engine)
+        except CommandFormatError as exc:
+            raise ApiError("bad_request", str(exc)) from None
+        events = service.submit(cmd)
+        refused(events, wire["cmd"], account)
+        return events
+
     def named(account: str) -> str:
         """An account path parameter: a wallet address (any case) or a plain account name."""
         if ADDRESS_RE.match(account):
@@ -309,12 +319,7 @@ def create_app(
             wire["price"] = msg["price"]
         with service.lock:
             engine = service.engine
-            try:
-                cmd = parse_command(wire, engine)
-            except CommandFormatError as exc:
-                raise ApiError("bad_request", str(exc)) from None
-            events = service.submit(cmd)
-            refused(events, "order", account)
+            events = submit_wire(wire, account)
             oid = next(
                 e.oid
                 for e in events
@@ -404,12 +409,7 @@ def create_app(
         }
         with service.lock:
             engine = service.engine
-            try:
-                cmd = parse_command(wire, engine)
-            except CommandFormatError as exc:
-                raise ApiError("bad_request", str(exc)) from None
-            events = service.submit(cmd)
-            refused(events, "withdraw", account)
+            events = submit_wire(wire, account)
             wid = next(e.wid for e in events if e.EVENT == "withdrawal_requested" and e.account == account)
             (record,) = [w for w in views.withdrawals_view(engine, account) if w["wid"] == wid]
             return WithdrawalResult(
