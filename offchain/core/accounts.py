@@ -37,7 +37,7 @@ class Accounts:
     def __init__(self) -> None:
         self.by_name: dict[str, Account] = {}
         self.fees: dict[str, int] = {}  # asset -> fees collected net of rebates paid
-        self.touched: dict[tuple[str, str], None] = {}  # (account, asset) changed by this command
+        self.touched: dict[tuple[Account, str], None] = {}  # (account, asset) changed by this command
 
     def get(self, name: str) -> Account | None:
         return self.by_name.get(name)
@@ -52,23 +52,23 @@ class Accounts:
     def credit(self, acct: Account, asset: str, amount: int) -> None:
         bal = acct.balance
         bal[asset] = bal.get(asset, 0) + amount
-        self.touched[(acct.name, asset)] = None
+        self.touched[(acct, asset)] = None
 
     def debit(self, acct: Account, asset: str, amount: int) -> None:
         bal = acct.balance
         bal[asset] = bal.get(asset, 0) - amount
-        self.touched[(acct.name, asset)] = None
+        self.touched[(acct, asset)] = None
 
     def hold(self, acct: Account, asset: str, amount: int) -> None:
         held = acct.held
         held[asset] = held.get(asset, 0) + amount
-        self.touched[(acct.name, asset)] = None
+        self.touched[(acct, asset)] = None
 
     def release(self, acct: Account, asset: str, amount: int) -> None:
         if amount:
             held = acct.held
             held[asset] -= amount
-            self.touched[(acct.name, asset)] = None
+            self.touched[(acct, asset)] = None
 
     def settle_spot(
         self,
@@ -103,8 +103,7 @@ class Accounts:
         fees = self.fees
         fees[quote] = fees.get(quote, 0) + buyer_fee + seller_fee
         touched = self.touched
-        bn, sn = buyer.name, seller.name
-        touched[(bn, base)] = None
-        touched[(sn, base)] = None
-        touched[(bn, quote)] = None
-        touched[(sn, quote)] = None
+        touched[(buyer, base)] = None
+        touched[(seller, base)] = None
+        touched[(buyer, quote)] = None
+        touched[(seller, quote)] = None

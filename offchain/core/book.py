@@ -61,6 +61,11 @@ class Book:
         keys = self._ask_keys
         return -keys[-1] if keys else None
 
+    def touch(self) -> tuple[int | None, int | None]:
+        """Return `(best bid, best ask)` (None for an empty side)."""
+        bids, asks = self._bid_keys, self._ask_keys
+        return (bids[-1] if bids else None), (-asks[-1] if asks else None)
+
     def get(self, oid: int) -> Order | None:
         """Return the resting order with this id, or None."""
         return self.orders.get(oid)

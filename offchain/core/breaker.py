@@ -487,25 +487,29 @@ class TimeWeightedAverage:
         self._span = 0
 
     def add(self, ts: int, value: int) -> None:
-        if self.points:
-            last_ts, last_value = self.points[-1]
-            if ts <= last_ts:  # same instant: the later value wins
-                self.points.pop()
-                if self.points:
-                    prev_ts, prev_value = self.points[-1]
+        points = self.points
+        if points:
+            last_ts, last_value = points[-1]
+            if ts == last_ts:  # same instant: the later value wins, no segment changes its length
+                points[-1] = (ts, value)
+                return
+            if ts < last_ts:  # an earlier instant: the later value wins from there
+                points.pop()
+                if points:
+                    prev_ts, prev_value = points[-1]
                     self._area -= prev_value * (last_ts - prev_ts)
                     self._span -= last_ts - prev_ts
                     self._area += prev_value * (ts - prev_ts)
                     self._span += ts - prev_ts
-                self.points.append((ts, value))
+                points.append((ts, value))
                 return
             self._area += last_value * (ts - last_ts)
             self._span += ts - last_ts
-        self.points.append((ts, value))
+        points.append((ts, value))
         horizon = ts - self.window_ms
-        while len(self.points) > 1 and self.points[1][0] <= horizon:
-            t0, v0 = self.points.popleft()
-            t1 = self.points[0][0]
+        while len(points) > 1 and points[1][0] <= horizon:
+            t0, v0 = points.popleft()
+            t1 = points[0][0]
             self._area -= v0 * (t1 - t0)
             self._span -= t1 - t0
 
@@ -546,11 +550,19 @@ class PriceRange:
 
     def extremes(self, ts: int) -> tuple[int, int] | None:
         """``(highest, lowest)`` price of the window as of ``ts`` (None: empty), without trimming it."""
-        horizon = ts - self.window_ms
-        high = _first_since(self._max, horizon)
-        if high is None:
+        highs = self._max
+        if not highs:
             return None
-        return high, _first_since(self._min, horizon)
+        horizon = ts - self.window_ms
+        t, high = highs[0]
+        if t < horizon:  # the window was not trimmed to `ts`: look past what has expired
+            high = _first_since(highs, horizon)
+            if high is None:
+                return None
+        t, low = self._min[0]
+        if t < horizon:
+            low = _first_since(self._min, horizon)
+        return high, low
 
     def velocity_ppm(self, ts: int, price: int) -> int | None:
         """V_P: the largest move from any price of the window to ``price``, in ppm."""

@@ -201,7 +201,9 @@ class BreakerModule(Module):
         self.frozen: dict[str, int] = {}  # symbol -> collateral mark frozen at the trip
         self.published: dict[str, tuple] = {}  # symbol -> last indicative (price, volume, surplus)
         self.engine: Engine | None = None
-        self._judged: tuple = ()  # (symbol, next trade id) of the last command judged after trades
+        # the last command judged after its trades: its market and the engine's next trade id then
+        self._judged_symbol = ""
+        self._judged_tid = 0
 
     # -- registration --------------------------------------------------------------------------
 
@@ -269,16 +271,17 @@ class BreakerModule(Module):
 
     def match_limit(self, engine: Engine, market: Market, order: OpenOrder) -> int | None:
         """Return the limit price that stops a taker before the first level that would trip."""
-        breaker = self.breakers.get(market.symbol)
+        sym = market.symbol
+        breaker = self.breakers.get(sym)
         if breaker is None:
             breaker = self._ensure(market)[0]
         if breaker.state != CONTINUOUS or not breaker.params.enabled:
             return None
-        monitor = self.monitors[market.symbol]
-        is_buy = order.is_buy
-        lo, hi = self._cold_band(market, breaker, monitor, order.ts)
+        ts = order.ts
+        lo, hi = self._cold_band(market, breaker, self.monitors[sym], ts)
         # every level priced inside [lo, hi] is cold for CVD and V_P, the two cheap partners of
         # the trip rule; a walk that cannot leave the band needs no further look
+        is_buy = order.is_buy
         if (order.price <= hi) if is_buy else (order.price >= lo):
             return None
         remaining = order.qty
@@ -287,8 +290,8 @@ class BreakerModule(Module):
                 return None  # the walk ends at the order's own limit without tripping
             if price < lo or price > hi:
                 view = _BookView(market.book, consumed_side=not is_buy, consumed_levels=i)
-                probe = self._probe(engine, market, order.ts, price, view)
-                if _would_trip(breaker, order.ts, probe):
+                probe = self._probe(engine, market, ts, price, view)
+                if _would_trip(breaker, ts, probe):
                     # stop short of this level: bids >= price + 1 (sell) / asks <= price - 1 (buy)
                     return price - 1 if is_buy else price + 1
             remaining -= qty
@@ -297,37 +300,15 @@ class BreakerModule(Module):
         return None
 
     @staticmethod
-    def _cold_band(
-        market: Market, breaker: Breaker, monitor: MarketMonitor, ts: int, trim: bool = True
-    ) -> tuple[int, float]:
+    def _cold_band(market: Market, breaker: Breaker, monitor: MarketMonitor, ts: int) -> tuple[int, float]:
         """A price range over which neither CVD nor V_P is beyond its trip threshold (every price in
-        it is cold; a price outside may be cold too). ``trim=False`` leaves the V_P window as it is
-        (reading V_P trims it; a caller that may not read it must not)."""
-        # judged before every taker and after every trading command: plain comparisons, no `max`
-        params = breaker.params
-        index = market.index_price
-        if index:
-            width = index * params.cvd_trip_ppm
-            lo = -(-(index * PPM - width) // PPM)  # lo <= price <= hi  =>  CVD <= trip
-            hi = (index * PPM + width) // PPM
-        else:
-            lo, hi = 0, _INF
+        it is cold; a price outside may be cold too), with the V_P window trimmed to ``ts`` (as
+        reading V_P trims it: a caller that may not read V_P reads ``extremes`` and ``_band``)."""
         window = monitor.range
-        if trim:
-            window._expire(ts)
-            extremes = (window._max[0][1], window._min[0][1]) if window._max else None
-        else:
-            extremes = window.extremes(ts)
-        if extremes is not None:
-            high, low = extremes
-            vp = params.vp_trip_ppm
-            edge = -(-(high * (PPM - vp)) // PPM)
-            if edge > lo:
-                lo = edge
-            edge = low * (PPM + vp) // PPM
-            if edge < hi:
-                hi = edge
-        return lo, hi
+        window._expire(ts)
+        if window._max:
+            return _band(market.index_price, breaker.params, window._max[0][1], window._min[0][1])
+        return _band(market.index_price, breaker.params, None, None)
 
     def _cheap_hot(
         self, market: Market, breaker: Breaker, monitor: MarketMonitor, ts: int, price: int
@@ -358,17 +339,19 @@ class BreakerModule(Module):
         monitor = self.monitors.get(sym)
         if monitor is None:
             monitor = self._ensure(market)[1]
-        monitor.on_trade(trade.ts, trade.price)
-        key = (sym, engine.next_tid)  # the same for every trade of one command
-        if key == self._judged:
+        ts = trade.ts
+        monitor.range.add(ts, trade.price)  # `monitor.on_trade`, written out: every trade
+        tid = engine.next_tid  # the same for every trade of one command
+        if tid == self._judged_tid and sym == self._judged_symbol:
             return
-        self._judged = key
-        book = market.book
-        bid, ask = book.best_bid(), book.best_ask()
-        monitor.on_mid(trade.ts, None if bid is None or ask is None else (bid + ask) // 2)
+        self._judged_tid = tid
+        self._judged_symbol = sym
+        bid, ask = market.book.touch()
+        if bid is not None and ask is not None:
+            monitor.twap.add(ts, (bid + ask) // 2)  # `monitor.on_mid`
         breaker = self.breakers[sym]
         if breaker.state == CONTINUOUS and breaker.params.enabled:
-            self._evaluate(engine, market, breaker, monitor, trade.ts, market.last_price, None, out)
+            self._evaluate(engine, market, breaker, monitor, ts, market.last_price, None, out, bid, ask)
 
     def on_tick(self, engine: Engine, ts: int, out: list) -> None:
         for market in engine.markets.values():
@@ -391,29 +374,46 @@ class BreakerModule(Module):
                 self._publish(market, breaker.state, ts, out)
 
     def _evaluate(
-        self, engine, market, breaker, monitor, ts: int, local: int | None, view: _BookView | None, out: list
+        self,
+        engine,
+        market,
+        breaker,
+        monitor,
+        ts: int,
+        local: int | None,
+        view: _BookView | None,
+        out: list,
+        bid: int | None = None,
+        ask: int | None = None,
     ) -> None:
         """The trip rule in continuous trading, judged at the last trade and at the touch.
 
         The touch is the price the next taker will print at: a best bid 3.5 % under the index in
         an empty book is as much a vacuum as a trade there, and judging it halts the market
         before that trade (a market order the guard left nothing to fill never reaches matching).
+        ``bid``, ``ask``: the touch, when the caller has just read it.
         """
-        book = market.book
-        lo, hi = self._cold_band(market, breaker, monitor, ts, trim=False)
+        if bid is None and ask is None:
+            bid, ask = market.book.touch()
+        window = monitor.range
+        extremes = window.extremes(ts)  # the cold band, leaving the V_P window as it is
+        if extremes is None:
+            lo, hi = _band(market.index_price, breaker.params, None, None)
+        else:
+            lo, hi = _band(market.index_price, breaker.params, extremes[0], extremes[1])
         last_over = breaker.last_over
-        recent = ts - breaker.params.coincidence_ms
-        if (
-            local is not None
-            and lo <= local <= hi
-            and last_over.get("cvd_ppm", recent - 1) < recent
-            and last_over.get("vp_ppm", recent - 1) < recent
-        ):
+        cold = local is not None and lo <= local <= hi
+        if cold and last_over:
+            recent = ts - breaker.params.coincidence_ms
+            cold = (
+                last_over.get("cvd_ppm", recent - 1) < recent and last_over.get("vp_ppm", recent - 1) < recent
+            )
+        if cold:
             # the common case, decided without a probe: CVD and V_P are cold at `local` and were not
             # hot within the coincidence window, so neither trip pair can form (observe would read
             # V_P, trimming its window, and find nothing)
-            monitor.range._expire(ts)
-            for touch in (book.best_bid(), book.best_ask()):
+            window._expire(ts)
+            for touch in (bid, ask):
                 if touch is not None and touch != local and (touch < lo or touch > hi):
                     transitions = breaker.observe(ts, self._probe(engine, market, ts, touch, view))
                     if transitions:
@@ -422,7 +422,7 @@ class BreakerModule(Module):
             return
         transitions = breaker.observe(ts, self._probe(engine, market, ts, local, view))
         if not transitions:
-            for touch in (book.best_bid(), book.best_ask()):
+            for touch in (bid, ask):
                 if (
                     touch is not None
                     and touch != local
@@ -708,6 +708,27 @@ class _BookView:
         if bid is None or ask is None:
             return None
         return (bid + ask) // 2
+
+
+def _band(index: int | None, params: BreakerParams, high: int | None, low: int | None) -> tuple[int, float]:
+    """The cold band ``[lo, hi]`` around an index (None: no CVD bound) and the V_P window's highest
+    and lowest price (None: an empty window)."""
+    # judged before every taker and after every trading command: plain comparisons, no `max`
+    if index:
+        width = index * params.cvd_trip_ppm
+        lo = -(-(index * PPM - width) // PPM)  # lo <= price <= hi  =>  CVD <= trip
+        hi = (index * PPM + width) // PPM
+    else:
+        lo, hi = 0, _INF
+    if high is not None:
+        vp = params.vp_trip_ppm
+        edge = -(-(high * (PPM - vp)) // PPM)
+        if edge > lo:
+            lo = edge
+        edge = low * (PPM + vp) // PPM
+        if edge < hi:
+            hi = edge
+    return lo, hi
 
 
 def _skip(it, n: int):

@@ -195,7 +195,7 @@ class Engine:
             self._module_commands.update(owned)
         # each hook's bound methods, for the modules that override it (in module order): a module
         # that leaves a hook to `Module` costs nothing on the paths that call it
-        self._check_hooks = _hooks(self.modules, "check_order")
+        self._veto = _first_veto(_hooks(self.modules, "check_order"))  # None: no module vetoes orders
         self._trade_hooks = _hooks(self.modules, "on_trade")
         self._limit_hooks = _hooks(self.modules, "match_limit")
         self._stopped_hooks = _hooks(self.modules, "on_match_stopped")
@@ -217,7 +217,7 @@ class Engine:
             out.extend(handler(cmd))
         else:
             out = handler(cmd)
-        if len(out) == 1 and out[0].__class__ is Rejected:
+        if out and out[0].__class__ is Rejected and len(out) == 1:  # accepted: one test, not two
             return out
         self.now = ts
         if self._trades:
@@ -234,10 +234,8 @@ class Engine:
             self._wake = self._next_wake()
         touched = self.accounts.touched
         if touched:
-            by_name = self.accounts.by_name
-            for name, asset in touched:  # in the order the pairs changed
-                acct = by_name[name]
-                out.append(Balance(ts, name, asset, acct.balance.get(asset, 0), acct.held.get(asset, 0)))
+            for acct, asset in touched:  # in the order the pairs changed
+                out.append(Balance(ts, acct.name, asset, acct.balance.get(asset, 0), acct.held.get(asset, 0)))
             touched.clear()
         return out
 
@@ -389,8 +387,8 @@ class Engine:
         if cmd.stp not in STP_MODES:
             return [self.reject(cmd, "bad_stp", f"self-trade prevention must be one of {STP_MODES}", ref)]
         qty = cmd.qty
-        veto = self._check_size(market, qty)
-        if veto is not None:
+        if type(qty) is not int or qty <= 0 or qty % market.lot or qty < market.min_qty:
+            veto = self._check_size(market, qty)  # `_check_size`'s tests, written out: every order
             return [self.reject(cmd, veto[0], veto[1], ref)]
         price = cmd.price
         book = market.book
@@ -466,8 +464,8 @@ class Engine:
         )
         asset, amount = self.risk.hold(market, order, price, hold_qty)
         veto = self.risk.check_order(self, market, acct, order, price, qty, asset, amount)
-        if veto is None and self._check_hooks:
-            veto = self._module_veto(market, acct, order)
+        if veto is None and self._veto is not None:
+            veto = self._veto(self, market, acct, order)
         if veto is not None:
             return [self.reject(cmd, veto[0], veto[1], ref)]
         # -- accepted: from here on, state changes --
@@ -481,14 +479,18 @@ class Engine:
         order.hold = amount
         self.accounts.hold(acct, asset, amount)
         if continuous and book.crosses(is_buy, price):
-            self._take(market, order, out, registered=False)
-        elif tif == GTC:
-            self._rest(order, book)
+            self._take(market, order, out, False)
+        elif tif == GTC:  # `_rest`, written out: most new orders rest
+            book.add(order)
+            acct.orders[oid] = order
+            if client_id is not None:
+                acct.client_ids[client_id] = oid
         else:
             self._close(market, order, cmd.ts, out, "ioc")
         return out
 
     def _check_size(self, market: Market, qty: Any) -> tuple[str, str] | None:
+        # `_on_order` writes these tests out before calling: change both together
         if type(qty) is not int or qty <= 0:
             return "bad_qty", "the size must be a positive integer"
         if qty % market.lot:
@@ -508,13 +510,6 @@ class Engine:
                 "price_out_of_band",
                 f"the price is more than {market.band_bps} bps from the reference {ref}",
             )
-        return None
-
-    def _module_veto(self, market: Market, acct: Account, order: OpenOrder) -> tuple[str, str] | None:
-        for hook in self._check_hooks:
-            veto = hook(self, market, acct, order)
-            if veto is not None:
-                return veto
         return None
 
     def _rest(self, order: OpenOrder, book: Book | None = None) -> None:
@@ -718,7 +713,7 @@ class Engine:
         side = BUY if is_buy else SELL
         out.append(Accepted(ts, oid, acct.name, market.symbol, side, LIMIT, price, qty, IOC, None))
         if market.state == CONTINUOUS and market.book.crosses(is_buy, price):
-            self._take(market, order, out, registered=False)
+            self._take(market, order, out, False)
         else:
             self._close(market, order, ts, out, "ioc")
         return order
@@ -767,8 +762,8 @@ class Engine:
         asset, need = self.risk.hold(market, order, price, qty)
         extra = need - order.hold
         veto = self.risk.check_order(self, market, acct, order, price, qty, asset, extra)
-        if veto is None and self._check_hooks:
-            veto = self._module_veto(market, acct, order)
+        if veto is None and self._veto is not None:
+            veto = self._veto(self, market, acct, order)
         if veto is not None:
             return [self.reject(cmd, veto[0], veto[1], order.client_id or str(order.oid))]
         # a price change or a size increase goes to the back of the queue (and may take liquidity)
@@ -784,7 +779,7 @@ class Engine:
             Amended(cmd.ts, order.oid, order.owner, market.symbol, order.client_id, price, qty, False)
         ]
         if continuous and book.crosses(order.is_buy, price):
-            self._take(market, order, out, registered=True)
+            self._take(market, order, out, True)
         else:
             book.add(order)
         return out
@@ -850,7 +845,7 @@ class Engine:
             ask = book.level(False, book.best_ask())[0]
             taker = bid if bid.oid > ask.oid else ask
             book.remove(taker)
-            self._take(market, taker, out, registered=True)
+            self._take(market, taker, out, True)
 
     def cross(
         self, market: Market, buy: OpenOrder, sell: OpenOrder, price: int, qty: int, ts: int, out: list
@@ -1003,6 +998,24 @@ def _hooks(modules: list[Module], name: str) -> list:
     """Return the bound `name` hooks of the modules that override `Module.name`, in module order."""
     base = getattr(Module, name)
     return [getattr(m, name) for m in modules if getattr(type(m), name, base) is not base]
+
+
+def _first_veto(hooks: list) -> Any:
+    """Return one `check_order(engine, market, acct, order)` that asks `hooks` in order (the first veto
+    wins), or None without hooks. A single hook is returned as it is: one call per order, not two."""
+    if not hooks:
+        return None
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def veto(engine: Engine, market: Market, acct: Account, order: OpenOrder) -> tuple[str, str] | None:
+        for hook in hooks:
+            found = hook(engine, market, acct, order)
+            if found is not None:
+                return found
+        return None
+
+    return veto
 
 
 def _order_from_state(acct: Account, symbol: str, row: list) -> OpenOrder:

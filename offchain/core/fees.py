@@ -60,7 +60,9 @@ class FeeSchedule:
 
     def rates(self, volume: int, api: bool) -> tuple[int, int]:
         """Return `(maker_ppm, taker_ppm)` for a 30-day volume; API flow gets a discount on fees, not rebates."""
-        _, maker, taker = self.tiers[self.tier(volume)]
+        tiers = self.tiers
+        # most accounts are in the first tier, and every order asks: decided here without `tier`
+        _, maker, taker = tiers[0] if volume < tiers[1][0] else tiers[self.tier(volume)]
         if api:
             keep = PPM - self.api_discount_ppm
             if maker > 0:
@@ -90,8 +92,9 @@ def buy_hold(price: int, qty: int, unit: int, fee_acc: int, fee_paid: int, max_p
     `fee_acc`/`fee_paid` are the order's fee accumulator and what it has paid; `max_ppm` is the largest
     non-negative rate it can be charged. Fill by fill, the hold taken never falls below this amount.
     """
-    notional = ceil_div(price * qty, unit)
-    return notional + ceil_div(fee_acc + notional * max_ppm, PPM) - fee_paid
+    # `ceil_div` written out (every buy order and every fill of one comes here)
+    notional = -(-price * qty // unit)
+    return notional - ((-fee_acc - notional * max_ppm) // PPM) - fee_paid
 
 
 def to_volume(notional: int, quote_unit: int) -> int:
@@ -102,30 +105,37 @@ def to_volume(notional: int, quote_unit: int) -> int:
 class VolumeWindow:
     """An account's traded volume per day over the last 30 days (days are `ts // DAY_MS`)."""
 
-    __slots__ = ("days", "total")
+    __slots__ = ("days", "total", "oldest")
 
     def __init__(self) -> None:
         self.days: dict[int, int] = {}
         self.total = 0
+        # the first day in `days` (the oldest: time never goes back), None while empty; asked on every
+        # order and fill, so kept here rather than read off the dict each time
+        self.oldest: int | None = None
 
     def add(self, ts: int, volume: int) -> None:
         """Count traded volume on the day of `ts` and forget days that left the window."""
         day = ts // DAY_MS
         days = self.days
-        first = day - WINDOW_DAYS + 1
-        if days and next(iter(days)) < first:
+        oldest = self.oldest
+        if oldest is None:
+            self.oldest = day
+        elif oldest <= day - WINDOW_DAYS:
+            first = day - WINDOW_DAYS + 1
             for old in [d for d in days if d < first]:
                 self.total -= days.pop(old)
+            self.oldest = next(iter(days)) if days else day
         days[day] = days.get(day, 0) + volume
         self.total += volume
 
     def volume(self, ts: int) -> int:
         """Return the volume of the 30 days ending with the day of `ts` (read-only)."""
+        oldest = self.oldest
         first = ts // DAY_MS - WINDOW_DAYS + 1
-        days = self.days
-        if not days or next(iter(days)) >= first:
+        if oldest is None or oldest >= first:
             return self.total
-        return sum(v for d, v in days.items() if d >= first)
+        return sum(v for d, v in self.days.items() if d >= first)
 
     def to_state(self) -> list:
         return [[d, v] for d, v in sorted(self.days.items())]
@@ -136,4 +146,6 @@ class VolumeWindow:
         for d, v in state:
             w.days[d] = v
             w.total += v
+        if w.days:
+            w.oldest = next(iter(w.days))
         return w

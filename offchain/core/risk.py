@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from . import commands as C
 from .breaker import liquidation_cluster_ppm as _cluster_ppm
 from .events import IndexUpdated, Rejected
+from .fees import buy_hold
 from .funding import FundingParams, PremiumAverage, funding_payments
 from .hooks import Module
 from .lending import LendingPool, RateModel
@@ -65,7 +66,7 @@ from .riskcmds import (
     SetMargin,
 )
 from .riskparams import PPM, ConfigError, ceil_div, require
-from .spot import SpotRisk
+from .spot import SpotRisk, free_balance_veto
 
 if TYPE_CHECKING:
     from .accounts import Account
@@ -809,8 +810,15 @@ class CrossMarginPolicy:
     # -- the core's policy interface -----------------------------------------------------------------
     def hold(self, market: Market, order: OpenOrder, price: int, qty: int) -> tuple[str, int]:
         """Spot orders of accounts without margin hold like spot; everything else holds nothing."""
-        if market.kind == SPOT and not self.module.margin_enabled(order.acct.name):
-            return self.spot.hold(market, order, price, qty)
+        # asked on every order: `margin_enabled` and `SpotRisk.hold` written out (a call costs more)
+        if market.kind == SPOT:
+            m = self.module
+            if not m.margin.get(order.owner, m.config.spot_margin_default):
+                if order.is_buy:  # its cost and the most fees it can pay
+                    return market.quote, buy_hold(
+                        price, qty, market.unit, order.fee_acc, order.fee_paid, order.max_ppm
+                    )
+                return market.base, qty  # its size
         return (market.quote if order.is_buy else market.base), 0
 
     def check_order(
@@ -838,10 +846,13 @@ class CrossMarginPolicy:
             return self._margin_check(market, acct, order, price, qty, borrow=False)
         if order.reduce_only:
             return "reduce_only_spot", "reduce-only applies to perpetual positions, not spot"
-        if not m.margin_enabled(acct.name):
-            veto = self.spot.check_order(engine, market, acct, order, price, qty, asset, extra)
-            if veto is not None or not m.exposed(acct):
-                return veto
+        if not m.margin.get(acct.name, m.config.spot_margin_default):  # `margin_enabled`, written out
+            # the spot policy's check, of which only the free balance is left to ask here (its test
+            # written out: `free_balance_veto` words the refusal)
+            if extra > 0 and acct.balance.get(asset, 0) - acct.held.get(asset, 0) < extra:
+                return free_balance_veto(acct, asset, extra)
+            if not m.exposed(acct):
+                return None
             return self._margin_check(market, acct, order, price, qty, borrow=False)
         return self._margin_check(market, acct, order, price, qty, borrow=True)
 
@@ -885,10 +896,24 @@ class CrossMarginPolicy:
         accounts = engine.accounts
         quote = market.quote
         if market.kind != PERP:
+            # each order's hold gives up what it held for this fill; an order that holds nothing (a
+            # margin or liquidation order) gives up nothing (written out: every fill comes here)
+            hold = buy.hold
+            cost = notional + buy_fee
+            buy_used = hold if hold < cost else cost
+            if buy_used > 0:
+                buy.hold = hold - buy_used
+            else:
+                buy_used = 0
+            hold = sell.hold
+            sell_used = hold if hold < qty else qty
+            if sell_used > 0:
+                sell.hold = hold - sell_used
+            else:
+                sell_used = 0
             accounts.settle_spot(
-                buy.acct, sell.acct, market.base, quote, qty, notional, buy_fee, sell_fee,
-                _use_hold(buy, notional + buy_fee), _use_hold(sell, qty),
-            )  # fmt: skip
+                buy.acct, sell.acct, market.base, quote, qty, notional, buy_fee, sell_fee, buy_used, sell_used
+            )
             return
         m = self.module
         price = notional * market.unit // qty
@@ -1024,17 +1049,6 @@ class CrossMarginPolicy:
                     f"borrowing {more} {asset} atoms, the pool has {room} to lend",
                 )
         return None
-
-
-def _use_hold(order: OpenOrder, amount: int) -> int:
-    """Take what an order held for this fill off its hold and return it (an order that holds nothing,
-    like a margin order, uses nothing)."""
-    hold = order.hold
-    used = hold if hold < amount else amount
-    if used <= 0:
-        return 0
-    order.hold = hold - used
-    return used
 
 
 def _price_if_missing(v: Valuation, m: RiskModule, market: Market, price: int) -> Valuation:

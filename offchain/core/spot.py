@@ -20,13 +20,27 @@ if TYPE_CHECKING:
     from .markets import Market
 
 
+def free_balance_veto(acct: Account, asset: str, extra: int) -> Veto:
+    """Refuse an order unless `extra` more atoms of `asset` are free (the balance not held).
+
+    `CrossMarginPolicy.check_order` writes the test out before calling this: change both together.
+    """
+    free = acct.balance.get(asset, 0) - acct.held.get(asset, 0)  # `acct.free(asset)`: every order asks
+    if free < extra:
+        return "insufficient_balance", f"needs {extra} {asset} atoms free, has {free}"
+    return None
+
+
 class SpotRisk:
     """Free-balance pre-trade check and atomic spot settlement."""
 
     name = "spot"
 
     def hold(self, market: Market, order: OpenOrder, price: int, qty: int) -> tuple[str, int]:
-        """Return `(asset, amount)` the order must hold to trade `qty` more at up to `price`."""
+        """Return `(asset, amount)` the order must hold to trade `qty` more at up to `price`.
+
+        `CrossMarginPolicy.hold` writes this out for accounts without margin: change both together.
+        """
         if order.is_buy:
             return market.quote, buy_hold(
                 price, qty, market.unit, order.fee_acc, order.fee_paid, order.max_ppm
@@ -52,11 +66,7 @@ class SpotRisk:
             )
         if order.reduce_only:
             return "reduce_only_spot", "reduce-only applies to perpetual positions, not spot"
-        if extra > 0:
-            free = acct.free(asset)
-            if free < extra:
-                return "insufficient_balance", f"needs {extra} {asset} atoms free, has {free}"
-        return None
+        return free_balance_veto(acct, asset, extra) if extra > 0 else None
 
     def check_withdraw(self, engine: Engine, acct: Account, asset: str, amount: int) -> Veto:
         """Let a withdrawal through if the free balance covers it."""
