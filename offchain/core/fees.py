@@ -81,18 +81,13 @@ class FeeSchedule:
         return cls(tuple(tuple(t) for t in state["tiers"]), state["api_discount_ppm"])
 
 
-def ceil_div(a: int, b: int) -> int:
-    """Return ceil(a / b) for b > 0 (also for negative a, which is how rebates round down)."""
-    return -((-a) // b)
-
-
 def buy_hold(price: int, qty: int, unit: int, fee_acc: int, fee_paid: int, max_ppm: int) -> int:
     """Return the quote a buy order must hold to cover `qty` more at up to `price`, fees included.
 
     `fee_acc`/`fee_paid` are the order's fee accumulator and what it has paid; `max_ppm` is the largest
     non-negative rate it can be charged. Fill by fill, the hold taken never falls below this amount.
     """
-    # `ceil_div` written out (every buy order and every fill of one comes here)
+    # `riskparams.ceil_div` written out (every buy order and every fill of one comes here)
     notional = -(-price * qty // unit)
     return notional - ((-fee_acc - notional * max_ppm) // PPM) - fee_paid
 
