@@ -25,14 +25,14 @@ install: $(INSTALLED) $(ANVIL_STAMP) $(CHROMIUM) $(PG_STAMP)
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -c constraints.txt -e .
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test,lint,bench,browser]'
 	touch $@
 
-# `npm ci` trips on the lock's per-platform optional packages (npm 11); `npm install` keeps the lock.
-# The npm package ships the binary for this platform; link the binary itself (not the node
+# The committed lock lists every platform's optional anvil package, so `npm ci` installs exactly it and
+# leaves the tree clean. The npm package ships the binary for this platform; link the binary itself (not the node
 # wrapper) so that signals reach anvil and ape-foundry finds it with `which anvil`.
 $(ANVIL_STAMP): package.json package-lock.json $(INSTALLED)
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	ln -sf "$$(ls -d $(CURDIR)/node_modules/@foundry-rs/anvil-linux-*/bin/anvil | head -n1)" $(ANVIL)
 	touch $@
 
