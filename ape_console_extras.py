@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
-DEPLOYMENTS_DIR = Path(os.environ.get("BREAKWATER_DEPLOYMENTS_DIR") or Path(__file__).parent / "deployments")
+from offchain.paths import deployment_file
 
 
 def ape_init_extras(project, chain, accounts):
     """Bind each contract of `deployments/<chain_id>.json` to its name, plus `faucet` and `deployment`."""
-    path = DEPLOYMENTS_DIR / f"{chain.chain_id}.json"
+    path = deployment_file(chain.chain_id)
     if not path.exists():
         print(f"no {path}: run `ape run deploy --network ethereum:local:foundry` first")
         return {}

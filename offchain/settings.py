@@ -29,7 +29,7 @@ from pydantic_settings import (
 )
 
 from offchain.chain.devnet import DEFAULT_MNEMONIC
-from offchain.paths import BUILD_MANIFEST, PROJECT_ROOT
+from offchain.paths import BUILD_MANIFEST, PROJECT_ROOT, deployment_file
 
 DEVNET_CHAIN_IDS = (31337, 1337)
 VAR_DIR = PROJECT_ROOT / "var"
@@ -178,8 +178,7 @@ class DaemonSettings(BaseSettings):
         """The deployment file: the setting, else `deployments/<chain_id>.json` (BREAKWATER_DEPLOYMENTS_DIR)."""
         if self.deployment is not None:
             return self.deployment
-        base = os.environ.get("BREAKWATER_DEPLOYMENTS_DIR") or PROJECT_ROOT / "deployments"
-        return Path(base) / f"{chain_id}.json"
+        return deployment_file(chain_id)
 
     def signer(self, chain_id: int) -> LocalAccount:
         """Return the daemon's key (see the module docstring for where it comes from)."""

@@ -11,18 +11,15 @@ Other programs find the protocol only through the deployment file and ``.build/_
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
+from offchain.paths import deployment_file
+
 DEVNET_CHAIN_IDS = (31337, 1337)
-# BREAKWATER_DEPLOYMENTS_DIR lets tests and parallel devnets keep their files apart.
-DEPLOYMENTS_DIR = Path(
-    os.environ.get("BREAKWATER_DEPLOYMENTS_DIR") or Path(__file__).resolve().parent.parent / "deployments"
-)
 
 # symbol -> (name, decimals): the devnet's mock assets. USDC settles; USDE is the pool's
 # other side (the 10 Oct 2025 story); WETH backs the perp demo.
@@ -173,8 +170,8 @@ def hand_over_roles(deployer, breaker, governor: str | None) -> None:
 
 def write_deployment(chain_id: int, deployer, start_block: int, contracts: dict[str, object]) -> Path:
     """Write the deployment file other programs read (SPEC §4 format)."""
-    DEPLOYMENTS_DIR.mkdir(exist_ok=True)
-    path = DEPLOYMENTS_DIR / f"{chain_id}.json"
+    path = deployment_file(chain_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
         "chain_id": chain_id,
         "deployer": str(deployer.address),

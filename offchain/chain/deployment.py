@@ -9,7 +9,7 @@ from pathlib import Path
 from web3 import Web3
 from web3.contract import Contract
 
-from offchain.paths import BUILD_MANIFEST, DEPLOYMENTS_DIR
+from offchain.paths import BUILD_MANIFEST, deployment_file
 
 # Deployment names that are not contract type names: every token is a DevToken on a devnet and
 # speaks plain ERC-20 elsewhere.
@@ -43,7 +43,7 @@ class Deployment:
         if path is None:
             if chain_id is None:
                 raise ValueError("give a chain id or a deployment file")
-            path = DEPLOYMENTS_DIR / f"{chain_id}.json"
+            path = deployment_file(chain_id)
         doc = json.loads(Path(path).read_text())
         return cls(doc["chain_id"], doc["deployer"], doc["block"], doc["contracts"], load_abis(manifest))
 

@@ -196,9 +196,9 @@ def _registry_address(chain_id: int, deployment: Path | None, registry: str | No
         if not Web3.is_address(registry):
             raise BadInput(f"--registry: {registry!r} is not an address")
         return Web3.to_checksum_address(registry), 0
-    from offchain.paths import DEPLOYMENTS_DIR
+    from offchain.paths import deployment_file
 
-    path = deployment or DEPLOYMENTS_DIR / f"{chain_id}.json"
+    path = deployment or deployment_file(chain_id)
     try:
         doc = json.loads(Path(path).read_text())
         contracts = doc["contracts"]
