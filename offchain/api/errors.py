@@ -7,7 +7,11 @@ see docs/engine.md) and HTTP 400, or 404 for the `unknown_*` codes.
 
 from __future__ import annotations
 
+import logging
+
 from pydantic import BaseModel
+
+log = logging.getLogger("offchain.api.app")
 
 # code -> HTTP status
 API_CODES = {
@@ -61,3 +65,52 @@ def responses(*codes: str) -> dict:
         entry = out.setdefault(status, {"model": ErrorBody, "description": ""})
         entry["description"] = ", ".join(filter(None, [entry["description"], code]))
     return out
+
+
+def error_response(code: str, message: str, status: int, headers: dict | None = None):
+    """The JSON response of an error."""
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)
+
+
+def install_handlers(app, telemetry) -> None:
+    """Answer every error as an `ErrorBody`: API refusals, validation, routing (404/405), crashes."""
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    counted = {"bad_signature", "expired", "expiry_too_far", "nonce_reused", "rate_limited", "bad_request"}
+    counted |= {"not_owner", "no_proof"}
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        if exc.code in counted:
+            telemetry.inc("breakwater_api_refusals_total", exc.code)
+        return error_response(exc.code, exc.message, exc.status, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
+        telemetry.inc("breakwater_api_refusals_total", "bad_request")
+        return error_response("bad_request", f"{where}: {first.get('msg', 'invalid')}", 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette lists the methods of the first route that matched the path only
+            allowed = set()
+            for route in app.routes:
+                regex, methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+                if regex is not None and methods and regex.match(request.url.path):
+                    allowed |= methods
+            headers = {"Allow": ", ".join(sorted(allowed))}
+        return error_response(code, str(exc.detail), exc.status_code, headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response("internal", "internal error", 500)

@@ -1,0 +1,127 @@
+"""Orders: the EIP-712 domain, place and cancel (signed `Order` / `Cancel`), an account's open orders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from fastapi import Path as PathParam
+
+from offchain.api import views
+from offchain.api.context import ACCOUNT_PATTERN, SIGNED, ApiContext, named
+from offchain.api.errors import ApiError, responses
+from offchain.api.models import CancelResult, OrderResult, SignedCancel, SignedOrder
+from offchain.api.signing import CANCEL_TYPES, ORDER_TYPES, PROOF_REQUEST_TYPES, WITHDRAW_TYPES, typed_data
+from offchain.core import commands as C
+
+
+def router(ctx: ApiContext) -> APIRouter:
+    api = APIRouter(tags=["orders"])
+    service = ctx.service
+
+    @api.get("/eip712", summary="The EIP-712 domain and types requests are signed with")
+    def eip712() -> dict:
+        return {
+            "domain": typed_data(ctx.domain, "Order", {})["domain"],
+            "types": {**ORDER_TYPES, **CANCEL_TYPES, **WITHDRAW_TYPES, **PROOF_REQUEST_TYPES},
+            "max_expiry_s": ctx.max_expiry_s,
+        }
+
+    @api.post(
+        "/orders",
+        response_model=OrderResult,
+        responses=responses(*SIGNED, "insufficient_balance", "unknown_market"),
+        summary="Place an order signed by its account",
+    )
+    def place_order(body: SignedOrder) -> OrderResult:
+        msg = body.order.model_dump()
+        account = ctx.authorise("Order", msg, body.signature)
+        wire = {
+            "cmd": "order",
+            "ts": 0,
+            "account": account,
+            "symbol": msg["symbol"],
+            "side": msg["side"],
+            "type": msg["type"],
+            "qty": msg["qty"],
+            "tif": msg["tif"],
+            "post_only": msg["post_only"],
+            "reduce_only": msg["reduce_only"],
+            "stp": msg["stp"],
+            "id": msg["client_id"],
+            "api": True,
+        }
+        if msg["price"]:
+            wire["price"] = msg["price"]
+        with service.lock:
+            engine = service.engine
+            events = ctx.submit_wire(wire, account)
+            oid = next(
+                e.oid
+                for e in events
+                if e.EVENT == "accepted" and e.account == account and e.client_id == msg["client_id"]
+            )
+            order = engine.order_by_client_id(account, msg["client_id"])
+            open_view = views.order_view(engine, order) if order is not None and order.oid == oid else None
+            filled = any(e.EVENT == "trade" and oid in (e.maker_oid, e.taker_oid) for e in events)
+            status = "open" if open_view else ("filled" if filled else "cancelled")
+            return OrderResult(
+                oid=oid,
+                client_id=msg["client_id"],
+                status=status,
+                order=open_view,
+                events=ctx.formatted(engine, events, account),
+            )
+
+    def cancel(body: SignedCancel, *, oid: int | None, client_id: str | None) -> CancelResult:
+        msg = body.cancel.model_dump()
+        if oid is not None and (msg["oid"] != oid or msg["client_id"]):
+            raise ApiError("bad_request", "the signed cancel must name this oid and no client_id")
+        if client_id is not None and (msg["client_id"] != client_id or msg["oid"]):
+            raise ApiError("bad_request", "the signed cancel must name this client_id and oid 0")
+        account = ctx.authorise("Cancel", msg, body.signature)
+        with service.lock:
+            engine = service.engine
+            if oid is not None:
+                order = views.find_order(engine, oid)
+                if order is not None and order.owner != account:
+                    raise ApiError("not_owner", f"order {oid} belongs to another account")
+            events = service.submit(C.Cancel(0, account, client_id, oid))
+            ctx.refused(events, "cancel", account)
+            done = next(e for e in events if e.EVENT == "cancelled" and e.account == account)
+            return CancelResult(
+                oid=done.oid,
+                client_id=done.client_id,
+                cancelled_qty=views.qty(engine, done.symbol, done.qty),
+                events=ctx.formatted(engine, events, account),
+            )
+
+    @api.delete(
+        "/orders/{oid}",
+        response_model=CancelResult,
+        responses=responses(*SIGNED, "not_owner", "unknown_order"),
+        summary="Cancel an order by its engine id (signed Cancel)",
+    )
+    def cancel_by_oid(
+        oid: Annotated[int, PathParam(ge=1, lt=2**63)], body: Annotated[SignedCancel, Body()]
+    ) -> CancelResult:
+        return cancel(body, oid=oid, client_id=None)
+
+    @api.delete(
+        "/orders/by-client-id/{client_id}",
+        response_model=CancelResult,
+        responses=responses(*SIGNED, "unknown_order"),
+        summary="Cancel an order by its client id (signed Cancel)",
+    )
+    def cancel_by_client_id(
+        client_id: Annotated[str, PathParam(min_length=1, max_length=64)],
+        body: Annotated[SignedCancel, Body()],
+    ) -> CancelResult:
+        return cancel(body, oid=None, client_id=client_id)
+
+    @api.get("/orders", responses=responses("bad_request"), summary="An account's open orders")
+    def open_orders(account: Annotated[str, Query(pattern=ACCOUNT_PATTERN)]) -> list[dict]:
+        name = named(account)
+        return service.read(lambda engine: [views.order_view(engine, o) for o in engine.open_orders(name)])
+
+    return api

@@ -1,0 +1,83 @@
+"""`/ws`: the WebSocket stream (public channels and an account's own channel)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from offchain.api.context import ADDRESS_RE, ApiContext
+from offchain.api.signing import account_name
+from offchain.api.stream import PUBLIC_CHANNELS
+
+
+def router(ctx: ApiContext) -> APIRouter:
+    api = APIRouter()
+    hub = ctx.hub
+
+    @api.websocket("/ws")
+    async def stream(websocket: WebSocket, channels: str | None = None, account: str | None = None) -> None:
+        """Subscribe with `?channels=book,trades&account=0x..` or messages
+        `{"op": "subscribe"|"unsubscribe", "channels": [...]}`; default: every public channel."""
+        await websocket.accept()
+        await hub.ensure_started()
+        wanted = channels_named(channels.split(",") if channels else list(PUBLIC_CHANNELS), account)
+        conn = await hub.connect(wanted)
+
+        async def pump() -> None:
+            while True:
+                message = await conn.queue.get()
+                if message is None:
+                    await websocket.close(code=1013 if conn.lagged else 1000)
+                    return
+                await websocket.send_text(json.dumps(message, separators=(",", ":")))
+
+        sender = asyncio.create_task(pump())
+        try:
+            while True:
+                try:
+                    request = await websocket.receive_json()
+                except (ValueError, KeyError):
+                    conn.put(
+                        {"channel": "error", "type": "bad_request", "data": {"message": "send JSON objects"}}
+                    )
+                    continue
+                op = request.get("op") if isinstance(request, dict) else None
+                asked = request.get("channels", []) if isinstance(request, dict) else []
+                if op in ("subscribe", "unsubscribe") and isinstance(asked, list):
+                    change = channels_named([str(c) for c in asked], request.get("account"))
+                    if op == "subscribe":
+                        conn.channels |= change
+                        await hub.greet(conn, change)
+                    else:
+                        conn.channels -= change
+                    conn.put({"channel": "control", "type": "subscribed", "data": sorted(conn.channels)})
+                elif op == "ping":
+                    conn.put({"channel": "control", "type": "pong", "data": {}})
+                else:
+                    conn.put(
+                        {"channel": "error", "type": "bad_request", "data": {"message": f"unknown op {op!r}"}}
+                    )
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the client left, or the pump closed the socket under a lagging client
+        finally:
+            hub.disconnect(conn)
+            sender.cancel()
+
+    return api
+
+
+def channels_named(names: list[str], account: str | None) -> set[str]:
+    out = set()
+    for name in names:
+        name = name.strip()
+        if name in PUBLIC_CHANNELS:
+            out.add(name)
+        elif name.startswith("account:") and ADDRESS_RE.match(name[8:]):
+            out.add("account:" + account_name(name[8:]))
+        elif name == "account" and account and ADDRESS_RE.match(account):
+            out.add("account:" + account_name(account))
+    if account and ADDRESS_RE.match(account):
+        out.add("account:" + account_name(account))
+    return out

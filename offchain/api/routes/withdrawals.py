@@ -1,0 +1,76 @@
+"""Withdrawals: request one (signed EIP-712 `Withdraw`) and list an account's history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from offchain.api import views
+from offchain.api.context import ACCOUNT_PATTERN, SIGNED, ApiContext, named
+from offchain.api.errors import responses
+from offchain.api.models import SignedWithdraw, Withdrawal, WithdrawalResult
+
+# what the engine may answer a withdrawal with (core, risk and treasury checks)
+WITHDRAW_REFUSALS = (
+    "unknown_account",
+    "unknown_asset",
+    "bad_amount",
+    "insufficient_balance",
+    "insufficient_margin",
+    "insufficient_liquidity",
+    "negative_equity",
+    "withdrawals_paused",
+)
+
+
+def router(ctx: ApiContext) -> APIRouter:
+    api = APIRouter(tags=["withdrawals"])
+    service = ctx.service
+
+    @api.post(
+        "/withdrawals",
+        response_model=WithdrawalResult,
+        responses=responses(*SIGNED, *WITHDRAW_REFUSALS),
+        summary="Withdraw to the account's own address (signed Withdraw)",
+    )
+    def request_withdrawal(body: SignedWithdraw) -> WithdrawalResult:
+        """Debit the free balance now; the daemon pays it through `Custody.withdraw`, once.
+
+        Refused with the engine's code when the balance, the margin (`insufficient_margin`,
+        `negative_equity`) or a protocol pause (`withdrawals_paused`) forbids it.
+        """
+        msg = body.withdraw.model_dump()
+        account = ctx.authorise("Withdraw", msg, body.signature)
+        wire = {
+            "cmd": "withdraw",
+            "ts": 0,
+            "account": account,
+            "asset": msg["asset"],
+            "amount": msg["amount"],
+        }
+        with service.lock:
+            engine = service.engine
+            events = ctx.submit_wire(wire, account)
+            wid = next(e.wid for e in events if e.EVENT == "withdrawal_requested" and e.account == account)
+            (record,) = [w for w in views.withdrawals_view(engine, account) if w["wid"] == wid]
+            return WithdrawalResult(
+                withdrawal=Withdrawal(**record), events=ctx.formatted(engine, events, account)
+            )
+
+    @api.get(
+        "/withdrawals",
+        response_model=list[Withdrawal],
+        responses=responses("bad_request"),
+        summary="An account's withdrawals, newest first: requested, paid with the transaction, or refunded",
+    )
+    def withdrawals(
+        account: Annotated[str, Query(pattern=ACCOUNT_PATTERN)],
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[Withdrawal]:
+        name = named(account)
+        return [
+            Withdrawal(**w) for w in service.read(lambda engine: views.withdrawals_view(engine, name, limit))
+        ]
+
+    return api
