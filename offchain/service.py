@@ -5,15 +5,24 @@ the journaled engine, stamps each command with the service clock under the seque
 never goes backwards whichever thread submits), fans the resulting events out to subscribers
 (WebSocket streams, the chain poster), and keeps what the chain adapters last read (reserve ratios,
 pool price, insurance fund, the latest proof-of-reserves epoch) for the API to serve.
+
+Group commit (`submit_group`). Signed orders do not each pay an fsync: a request hands its work to
+the sequencer thread and waits on a future. The sequencer takes everything queued, and under the
+lock stamps the commands, journals them *and* their nonce rows in one durable transaction, applies
+them, publishes their events and builds each request's answer; then it completes the futures.
+Requests that arrive while that commit is in flight queue up and share the next one. So a command
+is durable before anyone sees its events, and a nonce is durable exactly when its command is.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from offchain.core.codec import event_to_dict
@@ -21,6 +30,17 @@ from offchain.store.journaled import JournaledEngine
 
 Subscriber = Callable[[list[dict]], None]
 MAX_ALERTS = 200
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(slots=True)
+class _Work:
+    """One request's share of a group commit: its commands, its nonce row and how to answer."""
+
+    builds: Sequence[Callable[[Any], Any]]  # each engine -> command (may raise: that item's result)
+    nonce: tuple[str, str, int] | None
+    finish: Callable[[Any, list], Any]  # (engine, [events | exception per build]) -> the answer
+    future: Future
 
 
 def wall_clock_ms() -> int:
@@ -41,6 +61,10 @@ class ExchangeService:
         self.alerts: deque[dict] = deque(maxlen=MAX_ALERTS)
         self._por_epoch: dict[str, Any] | None = None
         self._por_proofs: Mapping[str, dict] = {}
+        self._queue: list[_Work] = []
+        self._queued = threading.Condition(threading.Lock())
+        self._sequencer: threading.Thread | None = None
+        self.group_sizes: deque[int] = deque(maxlen=1024)  # commands per commit, for /metrics and bench
 
     @property
     def engine(self):
@@ -59,6 +83,82 @@ class ExchangeService:
             if events and self._subscribers:
                 self._publish([event_to_dict(e) for e in events])
             return events
+
+    def submit_group(
+        self,
+        builds: Sequence[Callable[[Any], Any]],
+        finish: Callable[[Any, list], Any],
+        nonce: tuple[str, str, int] | None = None,
+    ) -> Future:
+        """Queue commands for the next group commit; return a future of `finish(engine, results)`.
+
+        `builds` turn the engine into commands (parsing needs the markets); one that raises gives
+        that exception as its result and journals nothing. `nonce` is written in the same
+        transaction as the commands. `finish` runs under the lock right after the commands were
+        applied (so the views it builds are exact) and its value or exception completes the future.
+        """
+        work = _Work(builds, nonce, finish, Future())
+        with self._queued:
+            self._queue.append(work)
+            if self._sequencer is None:
+                self._sequencer = threading.Thread(target=self._sequence, name="sequencer", daemon=True)
+                self._sequencer.start()
+            self._queued.notify()
+        return work.future
+
+    def _sequence(self) -> None:
+        while True:
+            with self._queued:
+                while not self._queue:
+                    self._queued.wait()
+                group, self._queue = self._queue, []
+            try:
+                self._commit(group)
+            except BaseException as exc:  # the journal failed: nobody in the group is acknowledged
+                log.exception("group commit of %d requests failed", len(group))
+                for work in group:
+                    if not work.future.done():
+                        work.future.set_exception(exc)
+
+    def _commit(self, group: list[_Work]) -> None:
+        with self.lock:
+            engine = self.engine
+            ts = max(self.clock_ms(), self._last_ts, engine.now)
+            cmds: list = []
+            slots: list[list] = []  # per work: per build, an index into cmds or the exception
+            for work in group:
+                mine = []
+                for build in work.builds:
+                    try:
+                        cmd = build(engine)
+                        if cmd.ts != ts:
+                            cmd = dataclasses.replace(cmd, ts=ts)
+                    except Exception as exc:
+                        mine.append(exc)
+                        continue
+                    mine.append(len(cmds))
+                    cmds.append(cmd)
+                slots.append(mine)
+            nonces = [work.nonce for work in group if work.nonce is not None]
+            results = self.runner.submit_many(cmds, nonces=nonces)
+            self._last_ts = ts
+            self.group_sizes.append(len(cmds))
+            if self._subscribers:
+                published = [event_to_dict(e) for events in results for e in events]
+                if published:
+                    self._publish(published)
+            answers = []
+            for work, mine in zip(group, slots, strict=True):
+                per = [results[i] if isinstance(i, int) else i for i in mine]
+                try:
+                    answers.append((True, work.finish(engine, per)))
+                except Exception as exc:
+                    answers.append((False, exc))
+        for work, (ok, value) in zip(group, answers, strict=True):
+            if ok:
+                work.future.set_result(value)
+            else:
+                work.future.set_exception(value)
 
     def read(self, fn: Callable[[Any], Any]) -> Any:
         """Run `fn(engine)` under the sequencer lock and return its result (a consistent view)."""

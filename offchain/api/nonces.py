@@ -12,6 +12,13 @@ placing the order; the client never received an acknowledgement and signs again 
 The other order (journal first) could execute one signed order twice after a crash; burning a
 nonce is the safe side.
 
+Group commit (orders, batches, WebSocket entry). `JournalNonceBook` keeps the live nonces in memory
+(loaded from the journal's table at start-up) and `reserve` checks and marks one there in O(1);
+the row is then written by the sequencer in the same transaction as the journal entries of the
+request (`ExchangeService.submit_group`), so there is no separate commit and no window at all:
+after a crash either the order and its nonce are both durable or neither is. `release` undoes a
+reservation whose transaction failed.
+
 Why not in the engine state: nonces are an edge concern (authentication) and not part of the
 exchange's deterministic state; keeping them out of `Engine.to_state` keeps replays and state
 hashes independent of which transport delivered a command.
@@ -23,6 +30,7 @@ day ahead, which bounds the table to a day of signed requests.
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -54,6 +62,15 @@ class NonceBook(ABC):
                 self._next_prune = now_s + PRUNE_EVERY_S
             if not self._insert(account.lower(), str(nonce), expiry_s):
                 raise SignatureError("nonce_reused", f"nonce {nonce} of {account} was already used")
+
+    def reserve(self, account: str, nonce: int, expiry_s: int, now_s: int) -> tuple[str, str, int] | None:
+        """Claim `nonce` for a request the sequencer will journal; return the row it must write in
+        the journal's transaction, or None when this book already made the claim durable itself."""
+        self.claim(account, nonce, expiry_s, now_s)
+        return None
+
+    def release(self, row: tuple[str, str, int] | None) -> None:  # noqa: B027 - durable books keep it
+        """Forget a reservation whose transaction failed (nothing was journaled)."""
 
     @abstractmethod
     def _insert(self, account: str, nonce: str, expiry_s: int) -> bool:
@@ -137,15 +154,68 @@ class PostgresNonceBook(NonceBook):
             self._db.close()
 
 
+class JournalNonceBook(NonceBook):
+    """The nonce table of the journal's own store, with the live nonces in memory.
+
+    `claim` (cancels, withdrawals, proofs) writes its row at once through the store's connection;
+    `reserve` (orders through group commit) only marks it in memory and hands the row to the
+    sequencer, which journals it with the order. Memory holds a day of requests at most (the API
+    caps expiries); expired ones leave through a heap ordered by expiry, O(log n) per request.
+    """
+
+    def __init__(self, store: Any, now_s: int | None = None) -> None:
+        super().__init__()
+        import time
+
+        self._store = store
+        now = int(time.time()) if now_s is None else now_s
+        self._used: dict[tuple[str, str], int] = {}
+        self._by_expiry: list[tuple[int, str, str]] = []
+        for account, nonce, expiry in store.live_nonces(now):
+            self._used[(account, nonce)] = expiry
+            self._by_expiry.append((expiry, account, nonce))
+        heapq.heapify(self._by_expiry)
+
+    def reserve(self, account: str, nonce: int, expiry_s: int, now_s: int) -> tuple[str, str, int]:
+        key = (account.lower(), str(nonce))
+        with self._lock:
+            self._forget_expired(now_s)
+            if key in self._used:
+                raise SignatureError("nonce_reused", f"nonce {nonce} of {account} was already used")
+            self._used[key] = expiry_s
+            heapq.heappush(self._by_expiry, (expiry_s, *key))
+        return (key[0], key[1], expiry_s)
+
+    def release(self, row: tuple[str, str, int] | None) -> None:
+        if row is not None:
+            with self._lock:
+                self._used.pop((row[0], row[1]), None)
+
+    def _forget_expired(self, now_s: int) -> None:
+        heap = self._by_expiry
+        while heap and heap[0][0] < now_s:
+            expiry, account, nonce = heapq.heappop(heap)
+            if self._used.get((account, nonce)) == expiry:
+                del self._used[(account, nonce)]
+        if now_s >= self._next_prune:
+            self._next_prune = now_s + PRUNE_EVERY_S
+            self._store.prune_nonces(now_s)
+
+    def _insert(self, account: str, nonce: str, expiry_s: int) -> bool:
+        if (account, nonce) in self._used or not self._store.insert_nonce((account, nonce, expiry_s)):
+            return False
+        self._used[(account, nonce)] = expiry_s
+        heapq.heappush(self._by_expiry, (expiry_s, account, nonce))
+        return True
+
+    def _prune(self, now_s: int) -> None:
+        self._forget_expired(now_s)
+
+
 def nonces_for(store: Any) -> NonceBook:
     """Return a nonce book in the same database as `store` (a journal store from `open_store`)."""
-    from offchain.store.sqlite import SqliteStore
-
-    if isinstance(store, SqliteStore):
-        return SqliteNonceBook(store.path, store.sync)
-    url = getattr(store, "url", "")
-    if url.startswith(("postgresql://", "postgres://")):
-        return PostgresNonceBook(url)
+    if hasattr(store, "live_nonces"):
+        return JournalNonceBook(store)
     raise TypeError(
         f"no durable nonce table for {type(store).__name__}; pass nonces=MemoryNonceBook() explicitly"
     )

@@ -8,6 +8,12 @@ A store holds two things for one engine:
 - **snapshots**: `(seq, blob, state_hash)` = the engine state after applying command `seq`.
   Recovery is the latest snapshot plus a replay of the journal after it.
 
+- the **nonce table** (`api_nonces`): the signed requests' used `(account, nonce, expiry)`. It is
+  an edge concern, not engine state, but it lives here so that a nonce claim can share the journal
+  append's transaction (`append_many(..., nonces=...)`): after a crash either both the order and
+  its nonce are durable or neither is, so a nonce executes at most once and nothing acknowledged
+  is lost.
+
 A store has one writer (the sequencer). Readers (replay, API) may open the same URL elsewhere.
 """
 
@@ -22,6 +28,13 @@ from typing import Any
 
 # Rows fetched per round trip by `read_from`: bounds memory when replaying a long journal.
 READ_PAGE = 2_000
+NONCE_TABLE = "api_nonces"
+NONCE_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {NONCE_TABLE} ("
+    " account TEXT NOT NULL, nonce TEXT NOT NULL, expiry BIGINT NOT NULL, PRIMARY KEY (account, nonce))",
+    f"CREATE INDEX IF NOT EXISTS {NONCE_TABLE}_expiry ON {NONCE_TABLE} (expiry)",
+)
+NonceRow = tuple[str, str, int]  # (account lower-case, nonce as decimal text, expiry unix seconds)
 
 
 class StoreError(Exception):
@@ -75,10 +88,17 @@ class Store(ABC):
         """Journal `record` as entry `seq` (= `last_seq() + 1`); durable when this returns."""
         self.append_many([(seq, record)])
 
-    def append_many(self, entries: Iterable[tuple[int, dict[str, Any]]]) -> None:
-        """Journal consecutive entries in one transaction: one durable commit for the whole batch."""
+    def append_many(
+        self, entries: Iterable[tuple[int, dict[str, Any]]], nonces: Iterable[NonceRow] = ()
+    ) -> None:
+        """Journal consecutive entries in one transaction: one durable commit for the whole batch.
+
+        `nonces` rows go into the nonce table in the same transaction (group commit of signed
+        requests); a row already present fails the whole transaction with StoreError.
+        """
         rows = [(seq, encode_record(record)) for seq, record in entries]
-        if not rows:
+        nonce_rows = list(nonces)
+        if not rows and not nonce_rows:
             return
         with self._lock:
             expected = self._last_seq + 1
@@ -88,8 +108,30 @@ class Store(ABC):
                         f"journal seq {seq!r} out of order: next is {expected} (no gaps, no duplicates)"
                     )
                 expected += 1
-            self._insert_journal(rows)
-            self._last_seq = rows[-1][0]
+            self._insert_journal(rows, nonce_rows)
+            if rows:
+                self._last_seq = rows[-1][0]
+
+    # -- nonces ------------------------------------------------------------------------------
+
+    def insert_nonce(self, row: NonceRow) -> bool:
+        """Record one used nonce durably on its own; False when it was already there."""
+        with self._lock:
+            try:
+                self._insert_journal([], [row])
+            except StoreError:
+                return False
+            return True
+
+    def live_nonces(self, now_s: int) -> list[NonceRow]:
+        """Every used nonce whose request has not expired yet (read once at start-up)."""
+        with self._lock:
+            return self._select_nonces(now_s)
+
+    def prune_nonces(self, now_s: int) -> None:
+        """Forget nonces whose requests expired before `now_s` (they are refused as `expired`)."""
+        with self._lock:
+            self._delete_nonces(now_s)
 
     def read_from(self, seq: int = 1) -> Iterator[tuple[int, dict[str, Any]]]:
         """Yield `(seq, record)` for every journal entry from `seq` on, in order, page by page."""
@@ -146,8 +188,17 @@ class Store(ABC):
     # -- backend primitives (called with the lock held) -----------------------------------
 
     @abstractmethod
-    def _insert_journal(self, rows: list[tuple[int, str]]) -> None:
-        """Insert the rows and commit durably; raise StoreError if a seq already exists."""
+    def _insert_journal(self, rows: list[tuple[int, str]], nonce_rows: list[NonceRow] = ()) -> None:
+        """Insert the rows (and nonce rows) in one transaction and commit durably; raise StoreError
+        if a seq or a nonce already exists (nothing is written then)."""
+
+    @abstractmethod
+    def _select_nonces(self, now_s: int) -> list[NonceRow]:
+        """Return the nonce rows with expiry >= now_s."""
+
+    @abstractmethod
+    def _delete_nonces(self, now_s: int) -> None:
+        """Delete the nonce rows with expiry < now_s and commit."""
 
     @abstractmethod
     def _select_journal(self, start: int, limit: int) -> list[tuple[int, str]]:

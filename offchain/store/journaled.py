@@ -123,16 +123,19 @@ class JournaledEngine:
             self.snapshot()
         return events
 
-    def submit_many(self, cmds: Iterable[Any]) -> list[list]:
+    def submit_many(self, cmds: Iterable[Any], nonces: Iterable[tuple[str, str, int]] = ()) -> list[list]:
         """Journal a batch with one durable commit, then apply each; return each command's events.
 
         This is group commit: the fsync is paid once per batch, so a sequencer that acknowledges a
-        batch of commands together keeps the same guarantee at a fraction of the cost.
+        batch of commands together keeps the same guarantee at a fraction of the cost. `nonces`
+        (used-nonce rows of the signed requests behind `cmds`) are written in the same transaction.
         """
         self._check_usable()
         cmds = list(cmds)
         first = self.seq + 1
-        self.store.append_many([(first + i, command_to_dict(cmd)) for i, cmd in enumerate(cmds)])
+        self.store.append_many(
+            [(first + i, command_to_dict(cmd)) for i, cmd in enumerate(cmds)], nonces=nonces
+        )
         out = []
         for cmd in cmds:
             self.seq += 1

@@ -13,11 +13,12 @@ engines (or test runs) apart in one database, give each its own schema through t
 
 from __future__ import annotations
 
-from offchain.store.base import Snapshot, Store, StoreError
+from offchain.store.base import NONCE_DDL, NONCE_TABLE, NonceRow, Snapshot, Store, StoreError
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS journal (seq BIGINT PRIMARY KEY, record TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS snapshots (seq BIGINT PRIMARY KEY, state_hash TEXT NOT NULL, blob BYTEA NOT NULL)",
+    *NONCE_DDL,
 )
 
 
@@ -45,12 +46,29 @@ class PostgresStore(Store):
         with self._lock:
             self._db.close()
 
-    def _insert_journal(self, rows: list[tuple[int, str]]) -> None:
+    def _insert_journal(self, rows: list[tuple[int, str]], nonce_rows: list[NonceRow] = ()) -> None:
         try:
             with self._db.transaction(), self._db.cursor() as cur:
-                cur.executemany("INSERT INTO journal (seq, record) VALUES (%s, %s)", rows)
+                if rows:
+                    cur.executemany("INSERT INTO journal (seq, record) VALUES (%s, %s)", rows)
+                if nonce_rows:
+                    cur.executemany(
+                        f"INSERT INTO {NONCE_TABLE} (account, nonce, expiry) VALUES (%s, %s, %s)", nonce_rows
+                    )
         except self._errors.UniqueViolation as exc:
-            raise StoreError(f"journal seq {rows[0][0]}..{rows[-1][0]} already journaled: {exc}") from exc
+            what = f"journal seq {rows[0][0]}..{rows[-1][0]}" if rows else f"nonce {nonce_rows[0][:2]}"
+            raise StoreError(f"{what} already journaled: {exc}") from exc
+
+    def _select_nonces(self, now_s: int) -> list[NonceRow]:
+        return [
+            (a, n, int(e))
+            for a, n, e in self._db.execute(
+                f"SELECT account, nonce, expiry FROM {NONCE_TABLE} WHERE expiry >= %s", (now_s,)
+            ).fetchall()
+        ]
+
+    def _delete_nonces(self, now_s: int) -> None:
+        self._db.execute(f"DELETE FROM {NONCE_TABLE} WHERE expiry < %s", (now_s,))
 
     def _select_journal(self, start: int, limit: int) -> list[tuple[int, str]]:
         rows = self._db.execute(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from offchain.store.base import Snapshot, Store, StoreError
+from offchain.store.base import NONCE_DDL, NONCE_TABLE, NonceRow, Snapshot, Store, StoreError
 
 SYNC_MODES = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}
 
@@ -25,8 +25,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS snapshots ("
     " seq INTEGER PRIMARY KEY, state_hash TEXT NOT NULL, blob BLOB NOT NULL)",
+    *NONCE_DDL,
 )
 _INSERT = "INSERT INTO journal (seq, record) VALUES (?, ?)"
+_INSERT_NONCE = f"INSERT INTO {NONCE_TABLE} (account, nonce, expiry) VALUES (?, ?, ?)"
 
 
 class SqliteStore(Store):
@@ -54,22 +56,34 @@ class SqliteStore(Store):
         with self._lock:
             self._db.close()
 
-    def _insert_journal(self, rows: list[tuple[int, str]]) -> None:
+    def _insert_journal(self, rows: list[tuple[int, str]], nonce_rows: list[NonceRow] = ()) -> None:
         db = self._db
         try:
-            if len(rows) == 1:
+            if len(rows) + len(nonce_rows) == 1:
                 # One statement outside BEGIN is its own transaction: same commit, two round trips fewer.
-                db.execute(_INSERT, rows[0])
+                db.execute(*((_INSERT, rows[0]) if rows else (_INSERT_NONCE, nonce_rows[0])))
                 return
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany(_INSERT, rows)
+                if rows:
+                    db.executemany(_INSERT, rows)
+                if nonce_rows:
+                    db.executemany(_INSERT_NONCE, nonce_rows)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
-            raise StoreError(f"journal seq {rows[0][0]}..{rows[-1][0]} already journaled: {exc}") from exc
+            what = f"journal seq {rows[0][0]}..{rows[-1][0]}" if rows else f"nonce {nonce_rows[0][:2]}"
+            raise StoreError(f"{what} already journaled: {exc}") from exc
+
+    def _select_nonces(self, now_s: int) -> list[NonceRow]:
+        return self._db.execute(
+            f"SELECT account, nonce, expiry FROM {NONCE_TABLE} WHERE expiry >= ?", (now_s,)
+        ).fetchall()
+
+    def _delete_nonces(self, now_s: int) -> None:
+        self._db.execute(f"DELETE FROM {NONCE_TABLE} WHERE expiry < ?", (now_s,))
 
     def _select_journal(self, start: int, limit: int) -> list[tuple[int, str]]:
         return self._db.execute(
