@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 from fastapi import Path as PathParam
 
-from offchain.api import views
+from offchain.api import order_entry, views
 from offchain.api.context import ACCOUNT_PATTERN, SIGNED, ApiContext, named
 from offchain.api.errors import ApiError, responses
 from offchain.api.models import CancelResult, OrderResult, SignedCancel, SignedOrder
@@ -34,44 +34,8 @@ def router(ctx: ApiContext) -> APIRouter:
         summary="Place an order signed by its account",
     )
     def place_order(body: SignedOrder) -> OrderResult:
-        msg = body.order.model_dump()
-        account = ctx.authorise("Order", msg, body.signature)
-        wire = {
-            "cmd": "order",
-            "ts": 0,
-            "account": account,
-            "symbol": msg["symbol"],
-            "side": msg["side"],
-            "type": msg["type"],
-            "qty": msg["qty"],
-            "tif": msg["tif"],
-            "post_only": msg["post_only"],
-            "reduce_only": msg["reduce_only"],
-            "stp": msg["stp"],
-            "id": msg["client_id"],
-            "api": True,
-        }
-        if msg["price"]:
-            wire["price"] = msg["price"]
-        with service.lock:
-            engine = service.engine
-            events = ctx.submit_wire(wire, account)
-            oid = next(
-                e.oid
-                for e in events
-                if e.EVENT == "accepted" and e.account == account and e.client_id == msg["client_id"]
-            )
-            order = engine.order_by_client_id(account, msg["client_id"])
-            open_view = views.order_view(engine, order) if order is not None and order.oid == oid else None
-            filled = any(e.EVENT == "trade" and oid in (e.maker_oid, e.taker_oid) for e in events)
-            status = "open" if open_view else ("filled" if filled else "cancelled")
-            return OrderResult(
-                oid=oid,
-                client_id=msg["client_id"],
-                status=status,
-                order=open_view,
-                events=ctx.formatted(engine, events, account),
-            )
+        # group commit: journaled with its nonce in a transaction shared with concurrent requests
+        return order_entry.place(ctx, body.order.model_dump(), body.signature)
 
     def cancel(body: SignedCancel, *, oid: int | None, client_id: str | None) -> CancelResult:
         msg = body.cancel.model_dump()

@@ -1,0 +1,112 @@
+"""Signed orders through group commit: checked in the request's thread, journaled with their nonce.
+
+`place(ctx, msg, signature)` checks the signature, the expiry, the account's budget and reserves the
+nonce (O(1), in memory), then hands the order to `ExchangeService.submit_group`: the sequencer
+journals it and its nonce row in one transaction shared with every request queued meanwhile, applies
+it and builds the answer under the lock. The caller waits on the future, so nothing is acknowledged
+before it is durable, and a nonce is durable exactly when its order is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from offchain.api import views
+from offchain.api.errors import ApiError
+from offchain.api.models import OrderResult
+from offchain.api.signing import SignatureError, account_name, verify
+from offchain.core.codec import CommandFormatError, parse_command
+from offchain.core.events import Rejected
+
+
+def check(ctx: Any, primary_type: str, message: dict, signature: str) -> tuple[str, Any]:
+    """Signature, expiry, budget and nonce; return the account and the nonce row to journal."""
+    now = ctx.now_s()
+    try:
+        signer = verify(ctx.domain, primary_type, message, signature, now)
+    except SignatureError as err:
+        raise ApiError(err.code, err.message) from None
+    if message["expiry"] > now + ctx.max_expiry_s:
+        raise ApiError("expiry_too_far", f"expiry may be at most {ctx.max_expiry_s}s ahead (now {now})")
+    account = account_name(signer)
+    ctx.spend(account)
+    try:
+        row = ctx.nonce_book.reserve(account, message["nonce"], message["expiry"], now)
+    except SignatureError as err:
+        raise ApiError(err.code, err.message) from None
+    return account, row
+
+
+def order_wire(account: str, msg: dict) -> dict:
+    """The engine command (decimal strings) of a signed order message."""
+    wire = {
+        "cmd": "order",
+        "ts": 0,
+        "account": account,
+        "symbol": msg["symbol"],
+        "side": msg["side"],
+        "type": msg["type"],
+        "qty": msg["qty"],
+        "tif": msg["tif"],
+        "post_only": msg["post_only"],
+        "reduce_only": msg["reduce_only"],
+        "stp": msg["stp"],
+        "id": msg["client_id"],
+        "api": True,
+    }
+    if msg["price"]:
+        wire["price"] = msg["price"]
+    return wire
+
+
+def build(wire: dict):
+    """engine -> command, refusing a wire that does not parse as `bad_request`."""
+
+    def make(engine: Any) -> Any:
+        try:
+            return parse_command(wire, engine)
+        except CommandFormatError as exc:
+            raise ApiError("bad_request", str(exc)) from None
+
+    return make
+
+
+def order_result(
+    ctx: Any, engine: Any, events: list | Exception, account: str, client_id: str
+) -> OrderResult:
+    """The answer to one order, built under the lock right after it was applied."""
+    if isinstance(events, Exception):
+        raise events
+    for e in events:
+        if isinstance(e, Rejected) and e.cmd == "order" and e.account == account:
+            raise ApiError(e.code, e.message)
+    oid = next(
+        e.oid for e in events if e.EVENT == "accepted" and e.account == account and e.client_id == client_id
+    )
+    order = engine.order_by_client_id(account, client_id)
+    open_view = views.order_view(engine, order) if order is not None and order.oid == oid else None
+    filled = any(e.EVENT == "trade" and oid in (e.maker_oid, e.taker_oid) for e in events)
+    status = "open" if open_view else ("filled" if filled else "cancelled")
+    return OrderResult(
+        oid=oid,
+        client_id=client_id,
+        status=status,
+        order=open_view,
+        events=ctx.formatted(engine, events, account),
+    )
+
+
+def place(ctx: Any, msg: dict, signature: str) -> OrderResult:
+    """Place one signed order through group commit and wait for its durable answer."""
+    account, row = check(ctx, "Order", msg, signature)
+    client_id = msg["client_id"]
+    try:
+        future = ctx.service.submit_group(
+            [build(order_wire(account, msg))],
+            lambda engine, results: order_result(ctx, engine, results[0], account, client_id),
+            nonce=row,
+        )
+    except BaseException:
+        ctx.nonce_book.release(row)
+        raise
+    return future.result()
