@@ -22,8 +22,8 @@ from offchain.core.events import Rejected
 
 MAX_EXPIRY_S = 86_400
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
-NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-ACCOUNT_PATTERN = r"^(0x[0-9a-fA-F]{40}|[A-Za-z0-9_.:-]{1,64})$"  # a wallet address or a plain account name
+# the API names accounts by wallet address only: "notanaddress" is a 422, not an empty account
+ACCOUNT_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 SIGNED = ("bad_signature", "expired", "expiry_too_far", "nonce_reused", "rate_limited", "bad_request")
 
 
@@ -100,12 +100,10 @@ class ApiContext:
 
 
 def named(account: str) -> str:
-    """An account parameter: a wallet address (any case) or a plain account name."""
+    """An account parameter: a wallet address (any case), as the engine names it (checksummed)."""
     if ADDRESS_RE.match(account):
         return account_name(account)
-    if NAME_RE.match(account):
-        return account
-    raise ApiError("bad_request", f"account: {account!r} is neither an address nor an account name")
+    raise ApiError("bad_request", f"account: {account!r} is not an address (0x and 40 hex digits)")
 
 
 def market_or_404(engine: Any, symbol: str) -> Any:

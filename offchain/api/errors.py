@@ -27,6 +27,7 @@ API_CODES = {
     "unknown_account": 404,
     "no_proof": 404,  # no attested epoch yet, or the account is not in it
     "not_found": 404,
+    "body_too_large": 413,  # the body is larger than 64 KiB (checked before it is read)
     "method_not_allowed": 405,
     "internal": 500,
 }
