@@ -65,14 +65,16 @@ from snekmate.auth import access_control
 
 initializes: access_control
 
+from lib import roles
 from lib import trip_reasons
 
 exports: access_control.__interface__
 
 
-GOVERNOR_ROLE: public(constant(bytes32)) = keccak256("GOVERNOR_ROLE")
-GUARDIAN_ROLE: public(constant(bytes32)) = keccak256("GUARDIAN_ROLE")
-SENTINEL_ROLE: public(constant(bytes32)) = keccak256("SENTINEL_ROLE")
+# @dev The role ids of `lib/roles.vy`, re-exported under the same names (same ABI).
+GOVERNOR_ROLE: public(constant(bytes32)) = roles.GOVERNOR_ROLE
+GUARDIAN_ROLE: public(constant(bytes32)) = roles.GUARDIAN_ROLE
+SENTINEL_ROLE: public(constant(bytes32)) = roles.SENTINEL_ROLE
 
 # @dev The longest halt window a target may be given.
 MAX_HALT_SECONDS: public(constant(uint256)) = 7 * 86400

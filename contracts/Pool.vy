@@ -29,14 +29,18 @@
         - a swap that leaves |spot - EMA| / EMA above `velocity_bps` (10 %)
           while the slippage of the reference size of token_in is above
           `thin_depth_bps` (5 %) trips the breaker (reason 10);
-        - a withdrawal that leaves sqrt(k) below `depth_collapse_bps` (20 %)
-          of its slow benchmark (EMA of sqrt(k), `benchmark_half_life`) trips
-          it (reason 11);
-        - a net outflow of token0/token1 over the rolling window above
-          `outflow_cap_bps` (30 %) of its reserve per `outflow_window` (1 h)
-          trips it (reasons 12/13). Every token flow counts: swaps, deposits
-          (inflows replenish the buffer) and withdrawals; a flash deposit and
-          withdrawal nets to zero (`lib/outflow_limiter.vy`);
+        - depth is sqrt(k) against a slow benchmark (EMA of sqrt(k),
+          `benchmark_half_life`) that deposits and withdrawals rescale in
+          proportion: an LP exit moves no price and is no loss of depth, and
+          the benchmark never remembers a whale's transient liquidity (issue
+          14.1). `depth_collapse_bps` (20 %) is kept as a parameter; swaps
+          never lower sqrt(k), so no call of the pool trips reason 11 now;
+        - a net outflow of token0/token1 by SWAPS over the rolling window
+          above `outflow_cap_bps` (30 %) of its reserve per `outflow_window`
+          (1 h) trips it (reasons 12/13). Deposits and withdrawals are not
+          flows (they only relax the lanes), so no sequence of them trips the
+          pool; a resume empties the lanes, so a re-trip needs new outflow
+          (`lib/outflow_limiter.vy`);
         - a trip never reverts the transaction that measured it;
         - while halted `swap` reverts; `add_liquidity` and `remove_liquidity`
           always work. The pool mirrors the breaker's halt state of itself:
@@ -95,6 +99,7 @@ initializes: erc20[ownable := ownable]
 
 from lib import ema_oracle
 from lib import outflow_limiter
+from lib import roles
 from lib import trip_reasons
 
 exports: (
@@ -111,7 +116,7 @@ exports: (
 
 
 # @dev The breaker's governor governs the pool too: one place for roles.
-GOVERNOR_ROLE: public(constant(bytes32)) = keccak256("GOVERNOR_ROLE")
+GOVERNOR_ROLE: public(constant(bytes32)) = roles.GOVERNOR_ROLE
 
 MINIMUM_LIQUIDITY: public(constant(uint256)) = 1000
 # @dev Holder of the locked minimum liquidity (snekmate refuses the zero address).
@@ -144,6 +149,8 @@ _RESUMED_AT_SHIFT: constant(uint256) = 210
 _MAX_RESUMED_AT: constant(uint256) = 2**46 - 1
 # @dev `_reserves`: the time of the last oracle/limiter update, mod 2**32, above the reserves.
 _CLOCK_SHIFT: constant(uint256) = 224
+# @dev `_oracle_flows` without the outflow lanes.
+_EMA_MASK: constant(uint256) = 2**80 - 1
 
 
 # @dev Every tunable of the pool and its breaker rules.
@@ -378,8 +385,7 @@ def swap(token_in: address, amount_in: uint256, min_out: uint256, receiver: addr
     assert amount_in <= MAX_RESERVE - reserve_in, "pool: reserve overflow"
     # Bounded by MAX_RESERVE from here: no product below can overflow.
     new_in: uint256 = unsafe_add(reserve_in, amount_in)
-    in_after_fee: uint256 = unsafe_mul(amount_in, BPS - (config & _U16))
-    amount_out: uint256 = unsafe_div(unsafe_mul(in_after_fee, reserve_out), unsafe_add(unsafe_mul(reserve_in, BPS), in_after_fee))
+    amount_out: uint256 = self._amount_out(amount_in, reserve_in, reserve_out, config & _U16)
     assert amount_out != 0, "pool: output is zero"
     assert amount_out >= min_out, "pool: output below min_out"
     new_out: uint256 = unsafe_sub(reserve_out, amount_out)
@@ -467,7 +473,6 @@ def add_liquidity(amount0: uint256, amount1: uint256, min_lp: uint256, receiver:
         self._depth = liquidity << 64 | block.timestamp
     else:
         supply = self._mint_protocol_fee(reserve0, reserve1, supply)
-        self._update_depth(isqrt(reserve0 * reserve1))
         used1 = self._ceil_div(amount0 * reserve1, reserve0)
         if used1 <= amount1:
             used0 = amount0
@@ -481,6 +486,8 @@ def add_liquidity(amount0: uint256, amount1: uint256, min_lp: uint256, receiver:
     new0: uint256 = reserve0 + used0
     new1: uint256 = reserve1 + used1
     assert new0 <= MAX_RESERVE and new1 <= MAX_RESERVE, "pool: reserve overflow"
+    if supply != 0:
+        self._update_depth(isqrt(reserve0 * reserve1), isqrt(new0 * new1))
     self._reserves = new0 | new1 << 112 | block.timestamp << _CLOCK_SHIFT
     if self.protocol_fee_divisor != 0:
         self.k_last = new0 * new1
@@ -490,9 +497,9 @@ def add_liquidity(amount0: uint256, amount1: uint256, min_lp: uint256, receiver:
 
     if supply == 0:
         # The first deposit sets the EMA to its own price.
-        self._advance(word, self._swap_parameters, used0, used1, used0, 0, used1, 0)
+        self._advance(word, self._swap_parameters, used0, used1, 0, 0, 0, 0)
     else:
-        self._advance(word, self._swap_parameters, reserve0, reserve1, used0, 0, used1, 0)
+        self._advance(word, self._swap_parameters, reserve0, reserve1, 0, 0, 0, 0)
     log AddLiquidity(provider=msg.sender, receiver=receiver, amount0=used0, amount1=used1, lp_minted=minted)
     return minted
 
@@ -535,11 +542,10 @@ def remove_liquidity(
     self._push(token0, receiver, amount0)
     self._push(token1, receiver, amount1)
 
-    benchmark: uint256 = self._update_depth(isqrt(reserve0 * reserve1))
-    liquidity: uint256 = isqrt(new0 * new1)
-    if liquidity * BPS < self.depth_collapse_bps * benchmark:
-        self._trip(trip_reasons.POOL_DEPTH_COLLAPSE, liquidity * BPS // benchmark)
-    self._advance(word, self._swap_parameters, reserve0, reserve1, 0, amount0, 0, amount1)
+    # A proportional exit moves no price: it rescales the depth benchmark with the reserves and is no
+    # outflow for the limiter (issue 14.1), so it never trips.
+    self._update_depth(isqrt(reserve0 * reserve1), isqrt(new0 * new1))
+    self._advance(word, self._swap_parameters, reserve0, reserve1, 0, 0, 0, 0)
     log RemoveLiquidity(provider=msg.sender, receiver=receiver, amount0=amount0, amount1=amount1, lp_burned=lp_amount)
     return amount0, amount1
 
@@ -611,7 +617,9 @@ def sync():
     self._check_governor()
     word: uint256 = self._reserves
     # The EMA takes the price that held until now; the outflow lanes relax (no flow).
-    self._advance(word, self._swap_parameters, word & MAX_RESERVE, word >> 112 & MAX_RESERVE, 0, 0, 0, 0)
+    reserve0: uint256 = word & MAX_RESERVE
+    reserve1: uint256 = word >> 112 & MAX_RESERVE
+    self._advance(word, self._swap_parameters, reserve0, reserve1, 0, 0, 0, 0)
     balance0: uint256 = min(staticcall IERC20(token0).balanceOf(self), MAX_RESERVE)
     balance1: uint256 = min(staticcall IERC20(token1).balanceOf(self), MAX_RESERVE)
     self._reserves = balance0 | balance1 << 112 | block.timestamp << _CLOCK_SHIFT
@@ -840,9 +848,13 @@ def on_halt_state(halted: bool, resumed_at: uint256) -> bytes4:
     """
     assert msg.sender == breaker.address, "pool: caller is not the breaker"
     mirror: uint256 = _MIRRORED | min(resumed_at, _MAX_RESUMED_AT) << _RESUMED_AT_SHIFT
+    config: uint256 = self._swap_parameters
     if halted:
         mirror = mirror | _HALTED
-    self._swap_parameters = self._swap_parameters & _PARAMETERS | mirror
+    elif config & _HALTED != 0:
+        # A resume starts the outflow limiter afresh: a re-trip needs new outflow (issue 14.1).
+        self._oracle_flows = self._oracle_flows & _EMA_MASK
+    self._swap_parameters = config & _PARAMETERS | mirror
     return method_id("on_halt_state(bool,uint256)", output_type=bytes4)
 
 
@@ -871,7 +883,14 @@ def _elapsed(word: uint256) -> uint256:
 @internal
 @pure
 def _amount_out(amount_in: uint256, reserve_in: uint256, reserve_out: uint256, fee: uint256) -> uint256:
-    # Uniswap V2, exactly: amount_in*(10000-fee)*R_out // (R_in*10000 + amount_in*(10000-fee)).
+    """
+    @dev Uniswap V2's output, exactly: the one copy `swap` and `get_amount_out` share.
+    @param amount_in The amount sold.
+    @param reserve_in The reserve of the token sold.
+    @param reserve_out The reserve of the token bought.
+    @param fee The fee in bps.
+    @return uint256 amount_in*(10000-fee)*R_out // (R_in*10000 + amount_in*(10000-fee)); 0 if either is 0.
+    """
     if amount_in == 0 or reserve_in == 0:
         return 0
     in_after_fee: uint256 = amount_in * (BPS - fee)
@@ -932,6 +951,24 @@ def _advance(
     inflow1: uint256,
     outflow1: uint256,
 ) -> uint256:
+    """
+    @dev Move the EMA and the outflow lanes to now, record a change of the
+         reserves, and return the new EMA.
+    @notice Only swaps pass flows; a lane that pays out above its cap trips
+            the breaker. Deposits, withdrawals and `sync` pass none: a
+            proportional deposit or withdrawal moves no price, so it neither
+            counts as an outflow nor buys credit (issue 14.1), and only relaxes
+            the lanes.
+    @param word The reserves word before the change (its clock).
+    @param config The packed swap parameters.
+    @param reserve0 The token0 reserve before the change.
+    @param reserve1 The token1 reserve before the change.
+    @param inflow0 token0 in.
+    @param outflow0 token0 out.
+    @param inflow1 token1 in.
+    @param outflow1 token1 out.
+    @return uint256 The new EMA.
+    """
     # Move the EMA (the spot of `reserve0/reserve1` held since the last update) and record the flows in
     # the rolling-window limiter: one storage word. `word` is the reserves word before the change (its
     # clock); the caller writes the new clock with the new reserves. A lane that pays out above its cap
@@ -953,6 +990,7 @@ def _advance(
     # Amounts are below 2**112. Outflows round up to the lane unit, inflows down.
     # Reserves are below 2**112: no overflow.
     cap0: uint256 = min(unsafe_div(unsafe_mul(reserve0, cap_bps), unsafe_mul(BPS, _LANE_UNIT0)), outflow_limiter.MAX_LANE)
+    cap1: uint256 = min(unsafe_div(unsafe_mul(reserve1, cap_bps), unsafe_mul(BPS, _LANE_UNIT1)), outflow_limiter.MAX_LANE)
     lane0: uint256 = 0
     net0: int256 = 0
     lane0, net0 = outflow_limiter._lane_flow(
@@ -963,7 +1001,6 @@ def _advance(
         window,
         elapsed,
     )
-    cap1: uint256 = min(unsafe_div(unsafe_mul(reserve1, cap_bps), unsafe_mul(BPS, _LANE_UNIT1)), outflow_limiter.MAX_LANE)
     lane1: uint256 = 0
     net1: int256 = 0
     lane1, net1 = outflow_limiter._lane_flow(
@@ -1003,10 +1040,21 @@ def _benchmark_now(liquidity: uint256) -> uint256:
 
 
 @internal
-def _update_depth(liquidity: uint256) -> uint256:
-    # Blend the liquidity that held since the last deposit or withdrawal into the benchmark.
+def _update_depth(liquidity: uint256, new_liquidity: uint256) -> uint256:
+    """
+    @dev Blend the liquidity that held since the last update into the
+         benchmark, then rescale the benchmark by `new_liquidity / liquidity`.
+    @notice LP deposits and withdrawals change the benchmark in proportion,
+            so it never remembers a whale's transient liquidity (issue 14.1):
+            `can_resume` and the collapse rule see only liquidity lost
+            otherwise (a token that rebased down, recognised by `sync`).
+    @param liquidity sqrt(k) before the change (it held since the last update).
+    @param new_liquidity sqrt(k) after the change.
+    @return uint256 The benchmark before the rescale.
+    """
     benchmark: uint256 = self._benchmark_now(liquidity)
-    self._depth = benchmark << 64 | block.timestamp
+    # Called after the first deposit only: liquidity > MINIMUM_LIQUIDITY.
+    self._depth = benchmark * new_liquidity // liquidity << 64 | block.timestamp
     return benchmark
 
 

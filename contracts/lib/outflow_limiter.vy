@@ -238,6 +238,14 @@ def _lane_flow(
 @internal
 @pure
 def _relax(net: int256, cap: uint256, window: uint256, elapsed: uint256) -> int256:
+    """
+    @dev Move `net` towards zero by `cap * elapsed / window`, never past zero.
+    @param net The net outflow at the last update.
+    @param cap The cap the caller applies.
+    @param window The window in seconds (0: no relaxation).
+    @param elapsed Seconds since the last update.
+    @return int256 The relaxed net outflow.
+    """
     # Move `net` towards zero by `cap * elapsed / window`, never past zero. `decay` is checked into
     # [0, 2**255); subtracting it from a positive `net` (adding it to a negative one) cannot overflow.
     if net == 0 or elapsed == 0 or window == 0:
