@@ -57,7 +57,8 @@ def guard(ctx: ApiContext, wrapped: Any, max_body: int = MAX_BODY_BYTES) -> Any:
         if scope["type"] not in ("http", "websocket"):
             return await wrapped(scope, receive, send)
         client = scope.get("client")
-        wait = ctx.ip_buckets.take(client[0] if client else "unknown")
+        ip = client[0] if client else "unknown"
+        wait = ctx.ip_buckets.take(ip)
         if wait:
             telemetry.inc("breakwater_api_refusals_total", "rate_limited")
             if scope["type"] == "websocket":  # closed before the handshake: the client sees 403
@@ -90,6 +91,18 @@ def guard(ctx: ApiContext, wrapped: Any, max_body: int = MAX_BODY_BYTES) -> Any:
         async def counting_send(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                if message["status"] < 400:
+                    # the client's own IP budget: burst size, whole requests left, seconds to full
+                    left, reset = ctx.ip_buckets.left(ip)
+                    message = {
+                        **message,
+                        "headers": [
+                            *message.get("headers", ()),
+                            (b"x-ratelimit-limit", str(ctx.ip_buckets.burst).encode()),
+                            (b"x-ratelimit-remaining", str(left).encode()),
+                            (b"x-ratelimit-reset", str(reset).encode()),
+                        ],
+                    }
             await send(message)
 
         try:

@@ -46,6 +46,14 @@ class TokenBuckets:
                 self._forget_idle(now)
             return 0.0
 
+    def left(self, key: str) -> tuple[int, int]:
+        """Return (whole tokens left, seconds until the bucket is full again) for `key`."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        return int(tokens), int(-(-(self.burst - tokens) // self.rate))
+
     def _forget_idle(self, now: float) -> None:
         # a bucket that has refilled completely carries no information
         full_after = self.burst / self.rate

@@ -4,9 +4,11 @@ the limit; a malformed address anywhere is a 4xx with a reason."""
 from __future__ import annotations
 
 import pytest
-from api_venue import TRADER
+from api_venue import DOMAIN, TRADER, TestClient
 
+from offchain.api.app import create_app
 from offchain.api.middleware import MAX_BODY_BYTES
+from offchain.api.ratelimit import RateLimit
 
 
 @pytest.mark.parametrize("size", [1_000_000, 10_000_000])
@@ -56,3 +58,19 @@ def test_a_malformed_address_is_a_4xx_with_a_reason(http, path):
 
 def test_a_well_formed_address_still_reads(http):
     assert http.get(f"/accounts/{TRADER.address}").status_code == 200
+
+
+def test_successful_responses_carry_the_rate_limit_headers(service):
+    app = create_app(service, domain=DOMAIN, rate_limit=RateLimit(ip_per_s=1, ip_burst=5), static_dir=None)
+    try:
+        with TestClient(app) as http:
+            first, second = http.get("/markets"), http.get("/markets")
+            assert first.status_code == second.status_code == 200
+            assert first.headers["X-RateLimit-Limit"] == "5"
+            assert first.headers["X-RateLimit-Remaining"] == "4"
+            assert second.headers["X-RateLimit-Remaining"] == "3"
+            assert 1 <= int(second.headers["X-RateLimit-Reset"]) <= 3
+            assert "X-RateLimit-Limit" not in http.get("/book/NOPE").headers  # errors do not carry them
+    finally:
+        app.state.close()
+        app.state.nonces.close()
