@@ -4,7 +4,8 @@
 # Ctrl-C stops everything this script started.
 #
 # Environment: ANVIL_PORT (8545), API_PORT (8000), DEMO_DIR (var/demo: journal, daemon state,
-# logs; wiped at start since the devnet is new), BREAKWATER_DEPLOYMENTS_DIR (deployments/),
+# logs; wiped at start since the devnet is new -- only after scripts/demo_preflight.sh found no
+# running demo owning it (DEMO_DIR/demo.pid) and both ports free), BREAKWATER_DEPLOYMENTS_DIR (deployments/),
 # DEMO_SECONDS (run the simulation this long, print a summary, stop: for tests),
 # DEMO_EXIT_AFTER_DEPLOY (stop after the deploy), DEMO_FIRST_CRASH / DEMO_CRASH_EVERY (seconds).
 set -euo pipefail
@@ -19,12 +20,16 @@ DEPLOYMENTS="${BREAKWATER_DEPLOYMENTS_DIR:-deployments}"
 export APE_FOUNDRY_HOST="$RPC"
 export BREAKWATER_DEPLOYMENTS_DIR="$DEPLOYMENTS"
 PY=.venv/bin/python
+# Nothing is deleted before this: a second `make demo` must leave the running one's files alone.
+scripts/demo_preflight.sh "$DEMO_DIR" "$PORT" "$API_PORT" || exit 1
 rm -rf "$DEMO_DIR"
 mkdir -p "$DEMO_DIR" "$DEPLOYMENTS"
 DEMO_DIR="$(cd "$DEMO_DIR" && pwd)"
+echo $$ >"$DEMO_DIR/demo.pid"
 pids=()
 cleanup() {
   trap - INT TERM EXIT
+  rm -f "$DEMO_DIR/demo.pid"
   # Newest first: the simulation, then the daemon (it shuts down cleanly on SIGTERM), then anvil.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
   echo "demo stopped"
