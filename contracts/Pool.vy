@@ -861,6 +861,9 @@ def on_halt_state(halted: bool, resumed_at: uint256) -> bytes4:
 @internal
 @view
 def _check_governor():
+    """
+    @dev Revert unless the caller holds the breaker's GOVERNOR_ROLE (one place for roles).
+    """
     assert staticcall IAccessControl(breaker.address).hasRole(GOVERNOR_ROLE, msg.sender), (
         "pool: caller is not the governor"
     )
@@ -869,6 +872,9 @@ def _check_governor():
 @internal
 @view
 def _get_reserves() -> (uint256, uint256):
+    """
+    @dev Return the cached reserves (token0, token1) from the reserves word.
+    """
     word: uint256 = self._reserves
     return word & MAX_RESERVE, word >> 112 & MAX_RESERVE
 
@@ -876,6 +882,9 @@ def _get_reserves() -> (uint256, uint256):
 @internal
 @view
 def _elapsed(word: uint256) -> uint256:
+    """
+    @dev Return the seconds since the last oracle/limiter update, from the clock in the reserves word.
+    """
     # Seconds since the last oracle/limiter update, from the clock in the reserves word.
     return unsafe_sub(block.timestamp, word >> _CLOCK_SHIFT) & _U32
 
@@ -900,6 +909,9 @@ def _amount_out(amount_in: uint256, reserve_in: uint256, reserve_out: uint256, f
 @internal
 @view
 def _spot(reserve0: uint256, reserve1: uint256) -> uint256:
+    """
+    @dev Return whole token1 per whole token0, 1e18, adjusted for decimals; capped so the oracle never reverts.
+    """
     # Whole token1 per whole token0, 1e18; capped so the oracle never reverts.
     if reserve0 == 0:
         return 0
@@ -910,11 +922,17 @@ def _spot(reserve0: uint256, reserve1: uint256) -> uint256:
 @internal
 @pure
 def _ceil_div(numerator: uint256, denominator: uint256) -> uint256:
+    """
+    @dev Return numerator / denominator rounded up (deposits round in the pool's favour).
+    """
     return (numerator + denominator - 1) // denominator
 
 
 @internal
 def _pull(token: address, amount: uint256, booked: uint256):
+    """
+    @dev Take `amount` of `token` from the caller; the balance must cover the `booked` reserve (no fee-on-transfer).
+    """
     # Take `amount` from the caller; the balance must cover what the pool books.
     if amount == 0:
         return
@@ -926,6 +944,9 @@ def _pull(token: address, amount: uint256, booked: uint256):
 
 @internal
 def _push(token: address, receiver: address, amount: uint256):
+    """
+    @dev Pay `amount` of `token` to `receiver` (nothing if 0); revert if the token refuses.
+    """
     if amount == 0:
         return
     assert extcall IERC20(token).transfer(receiver, amount, default_return_value=True), "pool: transfer failed"
@@ -934,6 +955,9 @@ def _push(token: address, receiver: address, amount: uint256):
 @internal
 @view
 def _excess(token: address, reserve: uint256) -> uint256:
+    """
+    @dev Return the pool's balance of `token` above its `reserve` (donations), 0 if none.
+    """
     balance: uint256 = staticcall IERC20(token).balanceOf(self)
     if balance <= reserve:
         return 0
@@ -1023,6 +1047,9 @@ def _advance(
 
 @internal
 def _trip(reason: uint256, metric: uint256):
+    """
+    @dev Ask the breaker to halt the pool; never reverts (the measuring transaction stands) and logs whether it was accepted.
+    """
     # Never revert: a withdrawal must go through even if the breaker refuses the trip.
     accepted: bool = raw_call(
         breaker.address,
@@ -1035,6 +1062,9 @@ def _trip(reason: uint256, metric: uint256):
 @internal
 @view
 def _benchmark_now(liquidity: uint256) -> uint256:
+    """
+    @dev Return the depth benchmark as of now, blending in `liquidity` (held since the last update).
+    """
     word: uint256 = self._depth
     return ema_oracle._blend(word >> 64, liquidity, block.timestamp - (word & _U64), self.benchmark_half_life)
 
@@ -1061,6 +1091,9 @@ def _update_depth(liquidity: uint256, new_liquidity: uint256) -> uint256:
 @internal
 @view
 def _protocol_fee_shares(reserve0: uint256, reserve1: uint256, supply: uint256) -> uint256:
+    """
+    @dev Return the protocol's LP shares accrued since `k_last` (Uniswap V2 `_mintFee`, 1/N of the growth of sqrt(k)).
+    """
     # Uniswap V2's `_mintFee` with 1/N of the growth of sqrt(k): S*(rk - rkl) / ((N-1)*rk + rkl).
     divisor: uint256 = self.protocol_fee_divisor
     k_last: uint256 = self.k_last
@@ -1075,6 +1108,9 @@ def _protocol_fee_shares(reserve0: uint256, reserve1: uint256, supply: uint256) 
 
 @internal
 def _mint_protocol_fee(reserve0: uint256, reserve1: uint256, supply: uint256) -> uint256:
+    """
+    @dev Mint the accrued protocol share as LP held by the pool; return the new supply.
+    """
     # Crystallise the protocol's share as LP held by the pool; return the new supply.
     shares: uint256 = self._protocol_fee_shares(reserve0, reserve1, supply)
     if shares == 0:
@@ -1086,12 +1122,18 @@ def _mint_protocol_fee(reserve0: uint256, reserve1: uint256, supply: uint256) ->
 @internal
 @view
 def _load_swap_parameters() -> SwapParameters:
+    """
+    @dev Return the swap parameters unpacked from storage.
+    """
     return self._unpack_swap_parameters(self._swap_parameters)
 
 
 @internal
 @pure
 def _unpack_swap_parameters(word: uint256) -> SwapParameters:
+    """
+    @dev Unpack the swap parameters from their storage word (bit offsets `_*_AT`).
+    """
     return SwapParameters(
         fee_bps=word >> _FEE_AT & _U16,
         impact_band_bps=word >> _IMPACT_BAND_AT & _U16,
@@ -1108,6 +1150,9 @@ def _unpack_swap_parameters(word: uint256) -> SwapParameters:
 
 @internal
 def _set_parameters(p: Parameters):
+    """
+    @dev Check and store every parameter (packed swap word and the rest); emits `ParametersSet`.
+    """
     assert p.fee_bps <= MAX_FEE_BPS, "pool: bad fee_bps"
     assert p.protocol_fee_divisor == 0 or (p.protocol_fee_divisor >= 2 and p.protocol_fee_divisor <= 100), "pool: bad protocol_fee_divisor"
     assert p.impact_band_bps > 0 and p.impact_band_bps < BPS, "pool: bad impact_band_bps"
