@@ -12,6 +12,10 @@ import os
 
 from offchain.paths import deployment_file
 
+# anvil test account the console's faucet sends from: not 0 (the daemon's key, which holds every
+# role) nor 9 (the devnet price reporter), so it never competes with a running demo for nonces
+FAUCET_ACCOUNT = 8
+
 
 def ape_init_extras(project, chain, accounts):
     """Bind each contract of `deployments/<chain_id>.json` to its name, plus `faucet` and `deployment`."""
@@ -26,11 +30,17 @@ def ape_init_extras(project, chain, accounts):
         names[name] = contract_type.at(address)
 
     def faucet(address, amount_whole: int = 10_000):
-        """Mint `amount_whole` whole units of every devnet token to `address`."""
+        """Mint `amount_whole` whole units of every devnet token to `address`.
+
+        Sent from anvil's test account FAUCET_ACCOUNT, which nothing else uses: from account 0 (the
+        daemon's key) the faucet raced the running daemon for nonces ("replacement transaction
+        underpriced"). `DevToken.mint` is open to anyone on the devnet, so no role is needed.
+        """
+        sender = accounts.test_accounts[FAUCET_ACCOUNT]
         for symbol in ("USDC", "USDE", "WETH"):
             token = names.get(symbol)
             if token is not None:
-                token.mint(address, amount_whole * 10 ** token.decimals(), sender=accounts.test_accounts[0])
+                token.mint(address, amount_whole * 10 ** token.decimals(), sender=sender)
         return {s: names[s].balanceOf(address) for s in ("USDC", "USDE", "WETH") if s in names}
 
     names["faucet"] = faucet

@@ -81,3 +81,12 @@ def test_a_stale_pid_file_and_free_ports_pass(tmp_path):
     dead.wait()
     (demo / "demo.pid").write_text(str(dead.pid))
     assert preflight(demo, free_port(), free_port()).returncode == 0
+
+
+def test_the_console_faucet_sends_from_an_account_no_running_process_uses():
+    # from the daemon's account (0) the faucet raced the daemon: "replacement transaction underpriced"
+    from ape_console_extras import FAUCET_ACCOUNT
+    from offchain.chain.feeds import DEVNET_REPORTER_ACCOUNT
+    from offchain.settings import DaemonSettings
+
+    assert FAUCET_ACCOUNT not in (DaemonSettings().devnet_account, DEVNET_REPORTER_ACCOUNT)
