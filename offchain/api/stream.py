@@ -7,7 +7,10 @@ that falls a whole queue behind is disconnected (close code 1013) rather than sl
 
 Channels (a message is `{"channel", "type", "data"}`):
 - `book`: `snapshot` of the top levels on subscription, then `delta`s of the levels that changed
-  (`[price, qty]`, qty "0" = level gone), conflated to one per market per `flush_ms`;
+  (`[price, qty]`, qty "0" = level gone), conflated to one per market per `flush_ms`. Every book
+  message carries the market's `seq`: a snapshot the current one, each delta the previous + 1
+  (`GET /book` too). A client that sees a delta whose seq is not its last + 1 has missed one: it
+  drops its copy and takes a new snapshot (resubscribe, or `GET /book`);
 - `trades`: the public tape (no account names);
 - `breaker`: `breaker` transitions with their metrics and `state` changes;
 - `market`: index updates, indicative auction prices, auction results, collateral freezes;
@@ -179,6 +182,7 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dirty: set[str] = set()
         self._baseline: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
+        self._seq: dict[str, int] = {}  # per market: the seq of the last book message published
         self._tasks: list[asyncio.Task] = []
         self._unsubscribe = None
 
@@ -313,7 +317,9 @@ class Hub:
                 base = self._baseline.get(symbol)
                 if base is None:
                     base = self._baseline[symbol] = self._top(market)
-                out.append(self._book_message(engine, market, "snapshot", base[0], base[1]))
+                message = self._book_message(engine, market, "snapshot", base[0], base[1])
+                message["data"]["seq"] = self._seq.get(symbol, 0)
+                out.append(message)
             return out
 
         return self.service.read(read)
@@ -325,14 +331,38 @@ class Hub:
                 market = engine.markets.get(symbol)
                 if market is None:
                     continue
-                new = self._top(market)
-                old = self._baseline.get(symbol, ({}, {}))
-                self._baseline[symbol] = new
-                bids, asks = _diff(old[0], new[0]), _diff(old[1], new[1])
-                out.append(self._book_message(engine, market, "delta", bids, asks))
+                out.append(self._delta(engine, market))
             return out
 
         return self.service.read(read)
+
+    def _delta(self, engine: Any, market: Any) -> dict:
+        """The next delta of `market` against its baseline (call under the service lock, on the loop)."""
+        symbol = market.symbol
+        new = self._top(market)
+        old = self._baseline.get(symbol, ({}, {}))
+        self._baseline[symbol] = new
+        bids, asks = _diff(old[0], new[0]), _diff(old[1], new[1])
+        message = self._book_message(engine, market, "delta", bids, asks)
+        message["data"]["seq"] = self._seq[symbol] = self._seq.get(symbol, 0) + 1
+        return message
+
+    def book_at_seq(self, market: Any, depth: int) -> dict:
+        """`GET /book`: the live book with the seq of the stream at that instant.
+
+        Under the service lock (the caller's `service.read`), on the loop: if the book moved since the
+        last delta, that delta is published now, so that the answer is exactly the stream's state at
+        its `seq` and the next delta is seq + 1.
+        """
+        engine = self.service.engine
+        if market.symbol in self._baseline and self._top(market) != self._baseline[market.symbol]:
+            message = self._delta(engine, market)
+            for conn in list(self.connections):
+                if conn.wants("book"):
+                    conn.put(message)
+        elif market.symbol not in self._baseline:
+            self._baseline[market.symbol] = self._top(market)
+        return {**views.book_view(engine, market, depth), "seq": self._seq.get(market.symbol, 0)}
 
     @staticmethod
     def _book_message(engine: Any, market: Any, kind: str, bids: dict, asks: dict) -> dict:

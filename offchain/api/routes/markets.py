@@ -24,13 +24,11 @@ def router(ctx: ApiContext) -> APIRouter:
         )
 
     @api.get("/book/{symbol}", responses=responses("unknown_market"), summary="Aggregated order book")
-    def book(
+    async def book(
         symbol: Annotated[str, PathParam(max_length=32)], depth: Annotated[int, Query(ge=1, le=500)] = 20
     ) -> dict:
-        def read(engine):
-            return views.book_view(engine, market_or_404(engine, symbol), depth)
-
-        return service.read(read)
+        # on the event loop, like the stream's deltas: `seq` and the levels belong to one instant
+        return service.read(lambda engine: ctx.hub.book_at_seq(market_or_404(engine, symbol), depth))
 
     @api.get("/trades", responses=responses("unknown_market"), summary="Recent trades, newest first")
     def trades(
