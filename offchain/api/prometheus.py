@@ -1,8 +1,9 @@
-"""`/metrics`: counters of what the exchange did, in the Prometheus text format (version 0.0.4).
+"""`/metrics`: counters of what the exchange did, exposed with `prometheus_client` (text format 0.0.4).
 
 Counters are fed from the service's event stream (orders, trades, rejections, breaker transitions,
 liquidations, alerts) and from the API itself (requests, refusals); gauges (market states, journal
-position, reserve ratios, WebSocket clients, the early warning's figures) are read when scraped.
+position, reserve ratios, WebSocket clients, the early warning's figures) are read when scraped, by a
+custom collector in a registry of this app's own (not the process-global one: tests build many apps).
 
 The early warning (`offchain.chain.early_warning`, read from `service.chain_status`) is exported as
 `breakwater_early_warning_<gauge>{asset}` per `GAUGES` entry (amounts in whole tokens, ratios in
@@ -14,12 +15,17 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from offchain.chain.early_warning import CONDITIONS, GAUGES
 from offchain.core.codec import format_units
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 STATES = ("continuous", "halted", "cooldown", "auction")
 
 # name -> (help, label names)
@@ -36,14 +42,19 @@ COUNTERS = {
 }
 
 
-def _escape(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def gauge(name: str, help_text: str, labels: tuple[str, ...], samples: list[tuple[tuple, Any]]) -> Metric:
+    family = GaugeMetricFamily(name, help_text, labels=list(labels))
+    for values, value in samples:
+        family.add_metric([str(v) for v in values], float(value))
+    return family
 
 
-def _labels(names: tuple[str, ...], values: tuple) -> str:
-    if not names:
-        return ""
-    return "{" + ",".join(f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True)) + "}"
+def counter(name: str, help_text: str, labels: tuple[str, ...], samples: list[tuple[tuple, Any]]) -> Metric:
+    # no `created` timestamp: the families stay exactly `<name>_total` samples, as before
+    family = CounterMetricFamily(name, help_text, labels=list(labels))
+    for values, value in samples:
+        family.add_metric([str(v) for v in values], float(value))
+    return family
 
 
 class Telemetry:
@@ -81,64 +92,72 @@ class Telemetry:
 
     def render(self, service: Any) -> str:
         """Return the exposition text: every counter, then the gauges read now."""
-        lines: list[str] = []
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Collector(self, service))
+        return generate_latest(registry).decode()
+
+    def families(self, service: Any) -> Iterator[Metric]:
         with self._lock:
             snapshot = {name: dict(values) for name, values in self._counts.items()}
         for name, (help_text, label_names) in COUNTERS.items():
-            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
-            for labels, value in sorted(snapshot[name].items()):
-                lines.append(f"{name}{_labels(label_names, labels)} {value}")
-        lines += self._gauges(service)
-        return "\n".join(lines) + "\n"
+            yield counter(name, help_text, label_names, sorted(snapshot[name].items()))
+        yield from self._gauges(service)
 
-    def _gauges(self, service: Any) -> list[str]:
+    def _gauges(self, service: Any) -> Iterator[Metric]:
         def states(engine):
             decimals = {a: asset.decimals for a, asset in engine.assets.items()}
             return engine.now, {s: m.state for s, m in sorted(engine.markets.items())}, decimals
 
         now, market_states, decimals = service.read(states)
-        lines = [
-            "# HELP breakwater_journal_seq Commands journaled so far.",
-            "# TYPE breakwater_journal_seq gauge",
-            f"breakwater_journal_seq {service.runner.seq}",
-            "# HELP breakwater_engine_time_ms Time of the last accepted command (ms since the epoch).",
-            "# TYPE breakwater_engine_time_ms gauge",
-            f"breakwater_engine_time_ms {now}",
-            "# HELP breakwater_market_state 1 for the state each market is in.",
-            "# TYPE breakwater_market_state gauge",
-        ]
-        for symbol, state in market_states.items():
-            for s in STATES:
-                lines.append(
-                    f"breakwater_market_state{_labels(('symbol', 'state'), (symbol, s))} {int(s == state)}"
-                )
-        lines += [
-            "# HELP breakwater_ws_clients WebSocket clients connected.",
-            "# TYPE breakwater_ws_clients gauge",
-            f"breakwater_ws_clients {self.ws_clients}",
-        ]
+        yield gauge("breakwater_journal_seq", "Commands journaled so far.", (), [((), service.runner.seq)])
+        yield gauge(
+            "breakwater_engine_time_ms",
+            "Time of the last accepted command (ms since the epoch).",
+            (),
+            [((), now)],
+        )
+        yield gauge(
+            "breakwater_market_state",
+            "1 for the state each market is in.",
+            ("symbol", "state"),
+            [((symbol, s), int(s == state)) for symbol, state in market_states.items() for s in STATES],
+        )
+        yield gauge("breakwater_ws_clients", "WebSocket clients connected.", (), [((), self.ws_clients)])
         chain = dict(service.chain_status)
         reserves = chain.get("reserves")
         if isinstance(reserves, dict):
-            lines += [
-                "# HELP breakwater_reserve_ratio_bps On-chain reserves over attested net liabilities.",
-                "# TYPE breakwater_reserve_ratio_bps gauge",
-            ]
+            samples = []
             for asset, entry in sorted(reserves.items()):
                 ratio = entry.get("ratio_bps") if isinstance(entry, dict) else None
-                if isinstance(ratio, int) and not isinstance(ratio, bool):
-                    lines.append(f"breakwater_reserve_ratio_bps{_labels(('asset',), (asset,))} {ratio}")
+                if _is_int(ratio):
+                    samples.append(((asset,), ratio))
+            yield gauge(
+                "breakwater_reserve_ratio_bps",
+                "On-chain reserves over attested net liabilities.",
+                ("asset",),
+                samples,
+            )
         attestation = chain.get("attestation")
-        if isinstance(attestation, dict) and isinstance(attestation.get("age_s"), int):
-            lines += [
-                "# HELP breakwater_attestation_age_seconds Age of the latest reserve attestation.",
-                "# TYPE breakwater_attestation_age_seconds gauge",
-                f"breakwater_attestation_age_seconds {attestation['age_s']}",
-            ]
+        if isinstance(attestation, dict) and _is_int(attestation.get("age_s")):
+            yield gauge(
+                "breakwater_attestation_age_seconds",
+                "Age of the latest reserve attestation.",
+                (),
+                [((), attestation["age_s"])],
+            )
         warning = chain.get("early_warning")
         if isinstance(warning, dict):
-            lines += _early_warning(warning, decimals)
-        return lines
+            yield from _early_warning(warning, decimals)
+
+
+class _Collector:
+    """One scrape: the app's counters and the gauges read from the service now."""
+
+    def __init__(self, telemetry: Telemetry, service: Any) -> None:
+        self.telemetry, self.service = telemetry, service
+
+    def collect(self) -> Iterator[Metric]:
+        return self.telemetry.families(self.service)
 
 
 # early-warning counters exported as such (its alert counters are `breakwater_alerts_total` already)
@@ -150,59 +169,54 @@ EARLY_WARNING_COUNTERS = {
 }
 
 
-def _early_warning(warning: dict, decimals: dict[str, int]) -> list[str]:
+def _early_warning(warning: dict, decimals: dict[str, int]) -> Iterator[Metric]:
     """The early warning's figures: per-asset gauges, thresholds, active conditions, counters."""
-    lines: list[str] = []
     assets = warning.get("assets") if isinstance(warning.get("assets"), dict) else {}
-    for gauge, (unit, meaning) in GAUGES.items():
-        name = f"breakwater_early_warning_{gauge}"
+    for name_part, (unit, meaning) in GAUGES.items():
         samples = []
         for asset, figures in sorted(assets.items()):
-            value = figures.get(gauge) if isinstance(figures, dict) else None
+            value = figures.get(name_part) if isinstance(figures, dict) else None
             if not _is_int(value):
                 continue
             if unit == "atoms":
                 if asset not in decimals:
                     continue  # an asset the engine does not list: no unit to show it in
                 value = format_units(value, decimals[asset])
-            samples.append(f"{name}{_labels(('asset',), (asset,))} {value}")
+            samples.append(((asset,), value))
         if samples:
             unit_text = {"atoms": "whole tokens", "bps": "basis points"}.get(unit, unit)
-            lines += [
-                f"# HELP {name} Early warning: {meaning} ({unit_text}).",
-                f"# TYPE {name} gauge",
-                *samples,
-            ]
+            yield gauge(
+                f"breakwater_early_warning_{name_part}",
+                f"Early warning: {meaning} ({unit_text}).",
+                ("asset",),
+                samples,
+            )
     thresholds = warning.get("thresholds")
     if isinstance(thresholds, dict) and thresholds:
-        name = "breakwater_early_warning_threshold_bps"
-        lines += [
-            f"# HELP {name} Early warning: the level at which each check alerts (coverage: below it).",
-            f"# TYPE {name} gauge",
-        ]
-        for check, value in sorted(thresholds.items()):
-            if _is_int(value):
-                lines.append(f"{name}{_labels(('check',), (check.removesuffix('_bps'),))} {value}")
+        yield gauge(
+            "breakwater_early_warning_threshold_bps",
+            "Early warning: the level at which each check alerts (coverage: below it).",
+            ("check",),
+            [((check.removesuffix("_bps"),), v) for check, v in sorted(thresholds.items()) if _is_int(v)],
+        )
     if assets:
         active = {tuple(entry) for entry in warning.get("active", ()) if isinstance(entry, list | tuple)}
-        name = "breakwater_early_warning_active"
-        lines += [
-            f"# HELP {name} Early warning: 1 while a condition holds for an asset (its alert is raised).",
-            f"# TYPE {name} gauge",
-        ]
-        for kind in CONDITIONS:
-            for asset in sorted(assets):
-                lines.append(
-                    f"{name}{_labels(('kind', 'asset'), (kind, asset))} {int((kind, asset) in active)}"
-                )
+        yield gauge(
+            "breakwater_early_warning_active",
+            "Early warning: 1 while a condition holds for an asset (its alert is raised).",
+            ("kind", "asset"),
+            [
+                ((kind, asset), int((kind, asset) in active))
+                for kind in CONDITIONS
+                for asset in sorted(assets)
+            ],
+        )
     counters = warning.get("counters")
     if isinstance(counters, dict):
         for key, help_text in EARLY_WARNING_COUNTERS.items():
-            name = f"breakwater_early_warning_{key}"
             value = counters.get(key, 0)
             if _is_int(value):
-                lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {value}"]
-    return lines
+                yield counter(f"breakwater_early_warning_{key}", help_text, (), [((), value)])
 
 
 def _is_int(value: Any) -> bool:

@@ -75,9 +75,9 @@ def test_early_warning_gauges_are_exported_with_help_and_type(trader, service, h
         '{check="hot_coverage_min"}': 6_000,
     }
     assert metrics["breakwater_early_warning_active"]["samples"] == {
-        '{kind="withdrawal_rate",asset="USDC"}': 1,
-        '{kind="bank_run",asset="USDC"}': 1,
-        '{kind="hot_reserves_low",asset="USDC"}': 1,
+        '{asset="USDC",kind="withdrawal_rate"}': 1,
+        '{asset="USDC",kind="bank_run"}': 1,
+        '{asset="USDC",kind="hot_reserves_low"}': 1,
     }
     assert metrics["breakwater_early_warning_withdrawals_requested_total"]["type"] == "counter"
     assert metrics["breakwater_early_warning_withdrawals_requested_total"]["samples"] == {"": 2}
@@ -102,9 +102,9 @@ def test_a_condition_that_clears_reads_zero(trader, service, http, clock):
 
     metrics = families(http.get("/metrics").text)
     assert metrics["breakwater_early_warning_active"]["samples"] == {
-        '{kind="withdrawal_rate",asset="USDC"}': 0,
-        '{kind="bank_run",asset="USDC"}': 0,
-        '{kind="hot_reserves_low",asset="USDC"}': 0,
+        '{asset="USDC",kind="withdrawal_rate"}': 0,
+        '{asset="USDC",kind="bank_run"}': 0,
+        '{asset="USDC",kind="hot_reserves_low"}': 0,
     }
     assert metrics["breakwater_early_warning_withdrawal_rate_bps"]["samples"] == {'{asset="USDC"}': 0}
     assert "breakwater_early_warning_hot_coverage_bps" not in metrics  # no liabilities reported

@@ -78,8 +78,8 @@ def test_a_crash_halts_the_market_and_the_stream_says_why(http, service, clock):
     assert breaker["metrics"]["rl"]["beyond_trip"] is True
     assert breaker["halt_until"] == breaker["since"] + breaker["halt_window_ms"]
     metrics = http.get("/metrics").text
-    assert f'breakwater_breaker_transitions_total{{symbol="{SYMBOL}",to="halted"}} 1' in metrics
-    assert f'breakwater_market_state{{symbol="{SYMBOL}",state="halted"}} 1' in metrics
+    assert f'breakwater_breaker_transitions_total{{symbol="{SYMBOL}",to="halted"}} 1.0' in metrics
+    assert f'breakwater_market_state{{state="halted",symbol="{SYMBOL}"}} 1.0' in metrics
 
 
 def test_an_operator_halt_reaches_the_stream(http, service):
@@ -131,10 +131,10 @@ def test_metrics_count_orders_trades_and_rejections(http, market_maker, trader):
     trader.place_order(SYMBOL, "buy", "10", "0.9995")
     http.post("/orders", json=trader.signed_order(SYMBOL, "buy", "1000000", "0.9985"))
     text = http.get("/metrics").text
-    assert f'breakwater_orders_accepted_total{{symbol="{SYMBOL}"}} 2' in text
-    assert f'breakwater_trades_total{{symbol="{SYMBOL}"}} 1' in text
-    assert 'breakwater_rejections_total{cmd="order",code="insufficient_balance"} 1' in text
-    assert 'breakwater_api_requests_total{method="POST",route="/orders",status="200"} 2' in text
+    assert f'breakwater_orders_accepted_total{{symbol="{SYMBOL}"}} 2.0' in text
+    assert f'breakwater_trades_total{{symbol="{SYMBOL}"}} 1.0' in text
+    assert 'breakwater_rejections_total{cmd="order",code="insufficient_balance"} 1.0' in text
+    assert 'breakwater_api_requests_total{method="POST",route="/orders",status="200"} 2.0' in text
 
 
 def test_alerts_and_chain_readings_reach_the_stream_status_and_metrics(http, service):
@@ -151,5 +151,5 @@ def test_alerts_and_chain_readings_reach_the_stream_status_and_metrics(http, ser
     assert status["chain"]["attestation"] == {"epoch": 4, "age_s": 30}
     assert status["alerts"][-1]["message"] == "withdrawals at 40 % of hot reserves in 10 min"
     metrics = http.get("/metrics").text
-    assert 'breakwater_alerts_total{kind="bank_run"} 1' in metrics
-    assert 'breakwater_reserve_ratio_bps{asset="USDC"} 9800' in metrics
+    assert 'breakwater_alerts_total{kind="bank_run"} 1.0' in metrics
+    assert 'breakwater_reserve_ratio_bps{asset="USDC"} 9800.0' in metrics
