@@ -59,6 +59,7 @@ $(PG_STAMP): | $(CHROMIUM)
 
 lint: install
 	ruff check .
+	lint-imports
 	ruff format --check offchain tests scripts bench ape_console_extras.py
 
 # ape does not notice when only an imported module (contracts/lib, interfaces) changed, so any

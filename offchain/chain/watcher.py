@@ -31,7 +31,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from offchain.api.signing import account_name
+from eth_utils import to_checksum_address as account_name  # the account name form of offchain.api.signing
+
 from offchain.chain.early_warning import EarlyWarning
 from offchain.chain.protocol import POOL_SOURCE, Protocol, deposit_ref, pool_price_to_engine
 from offchain.chain.sender import TRANSIENT

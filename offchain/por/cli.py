@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from offchain.por.selfcheck import run
+from offchain.chain.selfcheck import run
 
 __all__ = ["add_arguments", "run"]
 

@@ -10,7 +10,7 @@ from functools import cache
 
 from offchain.chain.deployment import load_abis
 from offchain.paths import BUILD_MANIFEST, PROJECT_ROOT
-from offchain.por.selfcheck import FALLBACK_REGISTRY_ABI, registry_abi
+from offchain.chain.selfcheck import FALLBACK_REGISTRY_ABI, registry_abi
 
 CONTRACTS = PROJECT_ROOT / "contracts"
 

@@ -19,7 +19,7 @@ wraps it as `{"epoch": ..., "proof": ...}`). The registry is `--registry`, else 
 The registry's ABI comes from ape's build manifest (`.build/__local__.json`, SPEC §4) like every
 other program's; a verifier who has no build (a bare checkout, a copy of this file) gets
 `FALLBACK_REGISTRY_ABI`, the few entries the check calls, which a test keeps equal to the compiled
-contract's. This is the one module of `offchain.por` that does I/O: the command line adapter.
+contract's. It lives in `offchain.chain` because it does I/O (the RPC); the pure proof checks stay in `offchain.por`.
 """
 
 from __future__ import annotations
