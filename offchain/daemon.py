@@ -5,7 +5,8 @@
 
 Threads, all around one `ExchangeService` (the only sequencer):
 
-* the chain **watcher** (deposits after K confirmations, pool price, breaker state, chain status);
+* the chain **watcher** (deposits after K confirmations, pool price and price feeds as index sources,
+  breaker state, chain status);
 * the chain **poster** (withdrawals, insurance covers, proof-of-reserves attestations, keeper trips),
   woken by the engine events it subscribes to, sending through one `TxSender`;
 * the **clock**, which submits a `tick` every `tick_interval_s` (breaker timers, funding, settlement);
@@ -32,6 +33,7 @@ from web3 import Web3
 
 from offchain.chain.deployment import Deployment
 from offchain.chain.early_warning import EarlyWarning
+from offchain.chain.feeds import build_feeds
 from offchain.chain.poster import ChainPoster
 from offchain.chain.protocol import Protocol
 from offchain.chain.sender import SendPolicy, TxSender
@@ -90,7 +92,19 @@ class Daemon:
         self.account = s.signer(self.chain_id)
         self.sender = TxSender(self.w3, self.account, SendPolicy(receipt_timeout_s=s.receipt_timeout_s))
         self.early_warning = EarlyWarning(self.service, s, self.protocol)
-        self.watcher = ChainWatcher(self.service, self.protocol, self.state, s, self.early_warning)
+        self.feeds = build_feeds(self.w3, s.index_feeds, self.deployment.contracts, s.index_feed_max_age_s)
+        for feed in self.feeds:
+            log.info(
+                "index source %s of %s: feed %s (weight %d, max age %ds)",
+                feed.name,
+                feed.market,
+                feed.address,
+                feed.weight,
+                feed.max_age_s,
+            )
+        self.watcher = ChainWatcher(
+            self.service, self.protocol, self.state, s, self.early_warning, feeds=self.feeds
+        )
         self.poster = ChainPoster(self.service, self.protocol, self.sender, self.state, s, self.journal_id)
         self.service.subscribe(self.early_warning.on_events)
         self.service.subscribe(self.poster.on_events)

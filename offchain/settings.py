@@ -19,7 +19,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     JsonConfigSettingsSource,
@@ -29,6 +29,7 @@ from pydantic_settings import (
 )
 
 from offchain.chain.devnet import DEFAULT_MNEMONIC
+from offchain.chain.feeds import DEFAULT_FEED_MARKET
 from offchain.paths import BUILD_MANIFEST, PROJECT_ROOT, deployment_file
 
 DEVNET_CHAIN_IDS = (31337, 1337)
@@ -46,6 +47,33 @@ DEFAULT_LARGE_TRANSFERS = {"USDC": 250_000, "USDE": 250_000, "WETH": 100}
 
 class SettingsError(ValueError):
     """The settings cannot be used; the message names the field or file."""
+
+
+class IndexFeed(BaseModel):
+    """One `AggregatorV3Interface` price feed read as an index source (`offchain/chain/feeds.py`)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    name: str = Field(min_length=1, max_length=32)
+    """The engine's name of the source (not `pool`: that is the on-chain pool's)."""
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    """The feed's address: any contract with `latestRoundData()` and `decimals()` (Chainlink's or a devnet
+    `PriceFeed`)."""
+    market: str = DEFAULT_FEED_MARKET
+    """The engine market whose index it feeds; the feed prices the market's base in its quote."""
+    weight: int = Field(default=1, ge=0)
+    """Weight in the index's weighted median (0: read and shown, not counted)."""
+    max_age_s: int = Field(default=3600, gt=0)
+    """Staleness limit: an answer older than this leaves the index (Chainlink feeds: their heartbeat)."""
+    invert: bool = False
+    """The feed prices the quote in the base (e.g. USDC / USDE): its answer is inverted."""
+
+    @field_validator("name")
+    @classmethod
+    def _not_the_pool(cls, name: str) -> str:
+        if name == "pool":
+            raise ValueError("`pool` is the on-chain pool's source name")
+        return name
 
 
 class DaemonSettings(BaseSettings):
@@ -94,6 +122,11 @@ class DaemonSettings(BaseSettings):
     """How often reserves, attestation freshness and the insurance fund are read into the status."""
     index_refresh_s: float = Field(default=15.0, gt=0)
     """Post the pool's price again after this long even if it did not change (keeps the source fresh)."""
+    index_feeds: list[IndexFeed] | None = None
+    """Price feeds read as index sources beside the pool (see `IndexFeed`); None: the deployment's
+    `PriceFeed:<name>` feeds (a devnet), each of weight 1 and `index_feed_max_age_s`; [] reads none."""
+    index_feed_max_age_s: int = Field(default=120, gt=0)
+    """Staleness limit of the deployment's feeds when `index_feeds` is not given."""
     tick_interval_s: float = Field(default=1.0, gt=0)
     """How often the engine's clock is advanced (`tick`: breaker timers, funding, settlement)."""
     attestation_interval_s: float | None = Field(default=None, gt=0)
@@ -126,6 +159,14 @@ class DaemonSettings(BaseSettings):
 
     log_level: str = "INFO"
     """Python logging level of the daemon."""
+
+    @field_validator("index_feeds")
+    @classmethod
+    def _unique_feed_names(cls, feeds: list[IndexFeed] | None) -> list[IndexFeed] | None:
+        names = [(f.market, f.name) for f in feeds or ()]
+        if len(names) != len(set(names)):
+            raise ValueError("two index feeds of one market share a name")
+        return feeds
 
     @classmethod
     def settings_customise_sources(

@@ -17,6 +17,7 @@ import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
+from offchain.chain.feeds import DEVNET_REPORTER_ACCOUNT, FEED_PREFIX
 from offchain.paths import deployment_file
 
 DEVNET_CHAIN_IDS = (31337, 1337)
@@ -159,6 +160,29 @@ def deploy_reserves(deployer, devnet: bool, breaker, tokens: dict[str, object], 
     return {"ReserveRegistry": registry, "Custody": custody, "InsuranceFund": fund}
 
 
+# The devnet's Chainlink-style USDE/USD feeds beside the pool (seed 004: an index over several
+# venues), seeded at 1.00 and fed by the simulation's reporters (`offchain/sim/reporters.py`).
+DEVNET_FEEDS = ("chainlink", "redstone")
+FEED_DECIMALS = 8
+FEED_DESCRIPTION = "USDE / USD"
+
+
+def deploy_feeds(deployer, devnet: bool) -> dict[str, object]:
+    """On a devnet, deploy and seed the USDE/USD feeds; the reporter account may submit (none elsewhere)."""
+    if not devnet:
+        return {}
+    reporter = accounts.test_accounts[DEVNET_REPORTER_ACCOUNT].address
+    feeds = {}
+    for name in DEVNET_FEEDS:
+        feed = deployer.deploy(
+            project.PriceFeed, FEED_DECIMALS, FEED_DESCRIPTION, deployer.address, deployer.address
+        )
+        feed.submit(10**FEED_DECIMALS, sender=deployer)
+        feed.grantRole(feed.REPORTER_ROLE(), reporter, sender=deployer)
+        feeds[FEED_PREFIX + name] = feed
+    return feeds
+
+
 def hand_over_roles(deployer, breaker, governor: str | None) -> None:
     """Give the governor role to `governor` and drop the deployer's (no-op on a devnet)."""
     if not governor or governor.lower() == deployer.address.lower():
@@ -223,9 +247,11 @@ def cli(ecosystem, network, provider, account_alias, tokens, governor, guardian,
     contracts["Pool"] = deploy_pool(deployer, devnet, breaker, token_contracts)
     reserves = deploy_reserves(deployer, devnet, breaker, token_contracts, contracts["Pool"], poster)
     contracts.update(reserves)
+    feeds = deploy_feeds(deployer, devnet)
+    contracts.update(feeds)
 
     # Last: the deployer stops being governor (protect every contract before this line).
-    for contract in reserves.values():
+    for contract in (*reserves.values(), *feeds.values()):
         hand_over_roles(deployer, contract, governor)
     hand_over_roles(deployer, breaker, governor)
     path = write_deployment(chain_id, deployer, start_block, contracts)

@@ -51,6 +51,9 @@ class Deployment:
         """Return the ABI of the deployed contract called `name` (a token symbol or a contract type)."""
         if name in self.abis:
             return self.abis[name]
+        kind, sep, _ = name.partition(":")  # `Type:instance`, e.g. PriceFeed:chainlink
+        if sep and kind in self.abis:
+            return self.abis[kind]
         if name in self.contracts and TOKEN_CONTRACT_TYPE in self.abis:
             return self.abis[TOKEN_CONTRACT_TYPE]
         raise KeyError(f"no ABI for {name!r}: run `ape compile`")

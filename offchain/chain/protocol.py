@@ -14,8 +14,10 @@ from web3 import Web3
 from web3.contract import Contract
 
 from offchain.chain.deployment import Deployment
+from offchain.chain.feeds import FEED_PREFIX
 
-# Contracts of the protocol; every other name in the deployment file is a token (by its symbol).
+# Contracts of the protocol; every other name in the deployment file is a token (by its symbol), but
+# `PriceFeed:<source>` (the devnet's price feeds, `offchain/chain/feeds.py`).
 PROTOCOL_CONTRACTS = ("Pool", "CircuitBreaker", "InsuranceFund", "ReserveRegistry", "Custody")
 POOL_PRICE_SCALE = 10**18  # Pool.vy: whole token1 per whole token0, scaled 1e18, decimals adjusted
 POOL_SOURCE = "pool"  # the pool's name among a market's index sources
@@ -39,7 +41,7 @@ class Protocol:
         self.deployment = deployment
         self.tokens: dict[str, Token] = {}
         for name, address in deployment.contracts.items():
-            if name in PROTOCOL_CONTRACTS or name in deployment.abis:
+            if name in PROTOCOL_CONTRACTS or name in deployment.abis or name.startswith(FEED_PREFIX):
                 continue
             decimals = deployment.contract(w3, name).functions.decimals().call()
             self.tokens[name] = Token(name, to_checksum_address(address), int(decimals))

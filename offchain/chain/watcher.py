@@ -12,6 +12,12 @@ Every `poll` (one per `poll_interval_s`):
   every new block, converted to engine units (`protocol.pool_price_to_engine`); while the
   CircuitBreaker halts the pool its source gets weight 0 (it leaves the index) and comes back at
   weight 1 when the pool resumes;
+* **price feeds** (`offchain/chain/feeds.py`): every poll each `AggregatorV3Interface` adapter is
+  read; a fresh answer becomes an `index` price of its market under the adapter's own source name
+  (posted when it changes, and again every `min(index_refresh_s, max_age_s / 2)`); the engine is
+  told the source's weight and staleness limit once (`index_source`), a stale or unreadable feed
+  gets weight 0 (an `index_source` alert) and its weight back once it answers fresh again. So the
+  index keeps its feeds while the pool halts;
 * **the breaker**: `pause_all` (or Custody halted) becomes a `protocol` command: the engine stops
   withdrawals (and, for a protocol-wide pause, new risk) until it is lifted. This is read as state,
   not edges, so a restart or a missed event cannot leave the engine out of step; the breaker's
@@ -68,6 +74,7 @@ class ChainWatcher:
         state: DaemonState,
         settings: Any,
         early_warning: EarlyWarning | None = None,
+        feeds: list[Any] | None = None,
     ):
         self.service = service
         self.protocol = protocol
@@ -92,6 +99,11 @@ class ChainWatcher:
         self._warned: set[str] = set()
         self._rpc_down = False
         self._tokens: list[Any] | None = None
+        self.feeds = list(feeds or [])
+        self._feed_weight: dict[tuple[str, str], int] = {}  # (market, source) -> weight told to the engine
+        self._feed_last: dict[tuple[str, str], tuple[int, float]] = {}  # -> (price, monotonic time posted)
+        self._head_ts = 0
+        self._last_feed_status: dict[str, dict[str, Any]] | None = None
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -133,6 +145,8 @@ class ChainWatcher:
         self.read_breaker()
         if self.pool is not None:
             self.read_pool(new_block)
+        if self.feeds:
+            self.read_feeds(head, new_block)
         if new_block:
             self.scan_events(head)
         now = time.monotonic()
@@ -257,6 +271,66 @@ class ChainWatcher:
             self.service.submit(IndexSource(0, symbol, POOL_SOURCE, weight=weight))
             what = "leaves the index (pool halted)" if weight == 0 else "is back in the index (pool resumed)"
             self.service.alert("pool_source", f"{symbol}: the on-chain pool price {what}", market=symbol)
+
+    # -- price feeds ------------------------------------------------------------------------------
+    def read_feeds(self, head: int, new_block: bool) -> dict[str, dict[str, Any]]:
+        """Post every fresh feed as an index source; give a stale one weight 0 (module docstring)."""
+        if new_block or not self._head_ts:
+            self._head_ts = int(self.w3.eth.get_block(head)["timestamp"])
+        # The later of the chain's time and ours: a devnet may run ahead, a stalled chain must not
+        # keep a feed fresh.
+        now_s = max(self._head_ts, int(time.time()))
+        quote_decimals = self.service.read(
+            lambda e: {sym: e.assets[m.quote].decimals for sym, m in e.markets.items() if m.quote in e.assets}
+        )
+        status: dict[str, dict[str, Any]] = {}
+        for feed in self.feeds:
+            if feed.market not in quote_decimals:
+                continue  # not listed (yet)
+            reading = feed.read(now_s, quote_decimals[feed.market])
+            key = (feed.market, feed.name)
+            weight = feed.weight if reading.fresh else 0
+            self._sync_feed(feed, key, weight, reading.problem)
+            if reading.price is not None:
+                last = self._feed_last.get(key)
+                now = time.monotonic()
+                refresh = min(self.settings.index_refresh_s, feed.max_age_s / 2)
+                if last is None or last[0] != reading.price or now - last[1] >= refresh:
+                    self.service.submit(C.Index(0, feed.market, feed.name, reading.price))
+                    self._feed_last[key] = (reading.price, now)
+            status[f"{feed.market}:{feed.name}"] = {
+                "market": feed.market,
+                "source": feed.name,
+                "address": feed.address,
+                "max_age_s": feed.max_age_s,
+                **reading.status(weight),
+            }
+        if new_block or status != self._last_feed_status:
+            self._last_feed_status = status
+            self.service.update_chain_status(index_sources=status)
+        return status
+
+    def _sync_feed(self, feed: Any, key: tuple[str, str], weight: int, problem: str | None) -> None:
+        """Tell the engine the source's weight (and, the first time, its staleness limit) when it changes."""
+        have = self._feed_weight.get(key)
+        if have == weight:
+            return
+        first = have is None
+        max_age_ms = feed.max_age_s * 1000 if first else None
+        self.service.submit(IndexSource(0, feed.market, feed.name, weight=weight, max_age_ms=max_age_ms))
+        self._feed_weight[key] = weight
+        if first and problem is None:
+            return
+        if weight == 0:
+            what = f"leaves the index ({problem})"
+        else:
+            what = "is back in the index"
+        self.service.alert(
+            "index_source",
+            f"{feed.market}: price feed {feed.name} {what}",
+            market=feed.market,
+            source=feed.name,
+        )
 
     # -- the breaker ------------------------------------------------------------------------------
     def read_breaker(self) -> None:

@@ -8,6 +8,8 @@ orders through `offchain.api.client.Client`. Nothing here touches the engine dir
 * **traders** send small IOC orders at the touch, and during a reopening (cool-down, call auction)
   crossing limit orders that the auction fills at one price;
 * **an arbitrageur** swaps small amounts on the on-chain pool, so that its oracle (the index) moves;
+* **feed reporters** (`offchain/sim/reporters.py`) post the off-chain price, near 1.00, to the
+  devnet's Chainlink-style feeds every `report_every_s`: the index's other two sources;
 * **a crash episode** every `crash_every_s` (seed 004's 10 October): the makers pull their quotes to a
   thin ladder far from the touch (a liquidity vacuum) and a seller dumps USDE into it with IOC
   orders. The local price falls away from the index while depth collapses: the engine's breaker
@@ -34,6 +36,7 @@ from web3 import Web3
 from offchain.api.client import ApiError, Client
 from offchain.chain.deployment import Deployment
 from offchain.chain.sender import SendPolicy, TxFailed, TxSender
+from offchain.sim.reporters import FeedReporter
 
 log = logging.getLogger("offchain.sim")
 
@@ -60,6 +63,7 @@ class SimSettings:
     seconds: float = 0.0  # 0: until stopped
     maker_size: str = "5000"
     maker_levels: int = 5
+    report_every_s: float = 5.0  # the feed reporters' interval (0: no reporters)
 
 
 class Participant:
@@ -122,6 +126,7 @@ class MarketSim:
         self._crash_started = 0.0
         self._last_state = CONTINUOUS
         self._last_quote = 0.0
+        self.reporter = FeedReporter(self.w3, self.deployment, seed=settings.seed)
 
     # -- setup ----------------------------------------------------------------------------------
     def contract(self, name: str):
@@ -313,22 +318,29 @@ class MarketSim:
 
     def run(self) -> dict:
         """Fund, wait for the credits, then trade until `seconds` pass or `stop` is set."""
-        self.fund()
-        self.wait_for_credits()
-        started = time.monotonic()
-        log.info("market simulation running: %d makers, %d traders", len(self.makers), len(self.traders))
-        while not self.stop.is_set():
-            elapsed = time.monotonic() - started
-            if self.s.seconds and elapsed >= self.s.seconds:
-                break
-            try:
-                self.step(elapsed)
-            except Exception:  # the daemon restarting, a refused request: keep the market alive
-                log.exception("simulation step failed")
-            self.stop.wait(self.s.step_s)
+        reporting = threading.Event()  # the reporters stop with the market
+        if self.reporter.feeds and self.s.report_every_s > 0:
+            self.reporter.start(reporting, self.s.report_every_s)
+        try:
+            self.fund()
+            self.wait_for_credits()
+            started = time.monotonic()
+            log.info("market simulation running: %d makers, %d traders", len(self.makers), len(self.traders))
+            while not self.stop.is_set():
+                elapsed = time.monotonic() - started
+                if self.s.seconds and elapsed >= self.s.seconds:
+                    break
+                try:
+                    self.step(elapsed)
+                except Exception:  # the daemon restarting, a refused request: keep the market alive
+                    log.exception("simulation step failed")
+                self.stop.wait(self.s.step_s)
+        finally:
+            reporting.set()
         return {
             "crashes": self.crashes,
             "halts": self.halts_seen,
             "reopenings": self.reopenings_seen,
             "withdrawals": self.withdrawals,
+            "feed_reports": self.reporter.reports,
         }
