@@ -9,8 +9,8 @@ import sys
 from functools import cache
 
 from offchain.chain.deployment import load_abis
-from offchain.paths import BUILD_MANIFEST, PROJECT_ROOT
 from offchain.chain.selfcheck import FALLBACK_REGISTRY_ABI, registry_abi
+from offchain.paths import BUILD_MANIFEST, PROJECT_ROOT
 
 CONTRACTS = PROJECT_ROOT / "contracts"
 
