@@ -52,13 +52,15 @@ from lib import outflow_limiter
 
 initializes: outflow_limiter
 
+from lib import roles
 from lib import trip_reasons
 
 exports: access_control.__interface__
 
 
-GOVERNOR_ROLE: public(constant(bytes32)) = keccak256("GOVERNOR_ROLE")
-OPERATOR_ROLE: public(constant(bytes32)) = keccak256("OPERATOR_ROLE")
+# @dev The role ids of `lib/roles.vy`, re-exported under the same names (same ABI).
+GOVERNOR_ROLE: public(constant(bytes32)) = roles.GOVERNOR_ROLE
+OPERATOR_ROLE: public(constant(bytes32)) = roles.OPERATOR_ROLE
 
 MAX_BPS: constant(uint256) = 10_000
 DEFAULT_HOT_TARGET_BPS: public(constant(uint256)) = 6_500
@@ -93,6 +95,9 @@ deposit_nonce: public(uint256)
 
 # @dev keccak256(abi_encode(user, token, amount)) of each paid request id.
 paid_requests: public(HashMap[bytes32, bytes32])
+
+# @dev Cumulative amount of each token paid to withdrawers (never decreases).
+_paid_out: HashMap[address, uint256]
 
 
 event Deposited:
@@ -233,6 +238,7 @@ def withdraw(request_id: bytes32, user: address, token: address, amount: uint256
     outflow_limiter._record(account_key, 0, amount, config.account_cap, config.window)
     outflow_limiter._record(global_key, 0, amount, config.global_cap, config.window)
     self.paid_requests[request_id] = terms
+    self._paid_out[token] += amount
     assert extcall IERC20(token).transfer(user, amount, default_return_value=True), "custody: transfer failed"
     log Withdrawn(request_id=request_id, user=user, token=token, amount=amount)
     return True
@@ -387,6 +393,24 @@ def global_headroom(token: address) -> uint256:
     """
     config: TokenConfig = self.tokens[token]
     return outflow_limiter._headroom(self._global_key(token), config.global_cap, config.window)
+
+
+@external
+@view
+@reentrant
+def paid_out(token: address) -> uint256:
+    """
+    @dev Return the cumulative amount of `token` paid to withdrawers.
+    @notice Monotonic: it only grows, by exactly each paid withdrawal
+            (moves to cold wallets are not payouts). The ReserveRegistry
+            subtracts what was paid since an epoch from that epoch's
+            liabilities, so a paid withdrawal never looks like a shortfall.
+            Reentrant (a pure read of one slot) so that the registry can
+            ask it while Custody is in a call that reads the registry.
+    @param token The token.
+    @return uint256 The amount in token units.
+    """
+    return self._paid_out[token]
 
 
 @external

@@ -310,3 +310,25 @@ def test_every_privileged_function_reverts_for_a_stranger(custody, stranger, rev
     for signature, reason in reasons.items():
         if signature not in public:
             assert reason == "access_control: account is missing role", signature
+
+
+# -- paid_out (issue 14.5): what the ReserveRegistry subtracts from an epoch's liabilities ---------------------
+
+
+def test_paid_out_grows_by_exactly_each_paid_withdrawal(custody, usdc, trader, operator, governor):
+    deposit(custody, usdc, boa.env.generate_address("market_maker"), 2_000 * USDC)
+    assert custody.paid_out(usdc) == 0
+    with boa.env.prank(operator):
+        custody.withdraw(rid(1), trader, usdc, 1)
+        assert custody.paid_out(usdc) == 1
+        custody.withdraw(rid(2), trader, usdc, 300 * USDC)
+        # A resent request pays nothing and counts nothing.
+        custody.withdraw(rid(2), trader, usdc, 300 * USDC)
+    assert custody.paid_out(usdc) == 300 * USDC + 1 == usdc.balanceOf(trader)
+    # Moves to cold wallets are not payouts; another token has its own counter.
+    wallet = boa.env.generate_address("cold_wallet")
+    with boa.env.prank(governor):
+        custody.set_cold_wallet(wallet, True)
+        custody.to_cold(usdc, 100 * USDC)
+    assert custody.paid_out(usdc) == 300 * USDC + 1
+    assert custody.paid_out(boa.env.generate_address("other_token")) == 0
