@@ -7,7 +7,10 @@
 @notice The exchange proves its reserves here. An attester posts, per
         epoch, the root of the Merkle-sum tree of user liabilities (SPEC §5),
         the total equity and total debt per asset and the leaf count; epochs
-        strictly increase. Reserves are not claimed: they are read live from
+        strictly increase, by at most `MAX_EPOCH_STEP` per attestation, so
+        that no attester (a compromised key included) can post an epoch that
+        leaves no room for the next one (epoch 2**256 - 1 would brick every
+        later `attest`). Reserves are not claimed: they are read live from
         `balanceOf` of the registered reserve addresses (Custody and the cold
         wallets), so `reserve_ratio_bps` is computed on-chain.
 
@@ -19,7 +22,9 @@
         breaker's sentinel role to trip a target other than itself.
 
         Roles (snekmate access control; the governor administers both):
-        - governor: heartbeat, reserve addresses, halt target, roles;
+        - governor: heartbeat, reserve addresses, halt target, roles, and
+          `rotate_attester` (revoke one attester and grant the next in one
+          evented call);
         - attester: posts attestations (the exchange's chain poster).
 """
 
@@ -40,18 +45,22 @@ from snekmate.auth import access_control
 initializes: access_control
 
 from lib import merkle_sum
+from lib import roles
 from lib import trip_reasons
 
 exports: access_control.__interface__
 
 
-GOVERNOR_ROLE: public(constant(bytes32)) = keccak256("GOVERNOR_ROLE")
-ATTESTER_ROLE: public(constant(bytes32)) = keccak256("ATTESTER_ROLE")
+GOVERNOR_ROLE: public(constant(bytes32)) = roles.GOVERNOR_ROLE
+ATTESTER_ROLE: public(constant(bytes32)) = roles.ATTESTER_ROLE
 
 MAX_ASSETS: public(constant(uint256)) = merkle_sum.MAX_ASSETS
 MAX_DEPTH: public(constant(uint256)) = merkle_sum.MAX_DEPTH
 MAX_SIBLING_SUMS: public(constant(uint256)) = merkle_sum.MAX_SIBLING_SUMS
 MAX_LEAVES: public(constant(uint256)) = 2**32
+# @dev The largest step from the latest epoch to the next one: room for
+# skipped epochs (a failed post), never a jump to the end of uint256.
+MAX_EPOCH_STEP: public(constant(uint256)) = 1_000
 MAX_RESERVE_ADDRESSES: public(constant(uint256)) = 16
 DEFAULT_HEARTBEAT: public(constant(uint256)) = 3600
 MIN_HEARTBEAT: public(constant(uint256)) = 60
@@ -127,6 +136,12 @@ event HaltTargetSet:
     target: indexed(address)
 
 
+# @dev The governor replaced attester `previous` by `attester`.
+event AttesterRotated:
+    previous: indexed(address)
+    attester: indexed(address)
+
+
 @deploy
 def __init__(breaker_: ICircuitBreaker, governor: address, attester: address):
     """
@@ -159,7 +174,7 @@ def attest(
     """
     @dev Post the liabilities of `epoch`: the tree root and its sums.
     @notice Attester only. Arrays longer than 8 do not decode (revert).
-    @param epoch The epoch, greater than every epoch posted before.
+    @param epoch The epoch: above the latest one by 1 .. MAX_EPOCH_STEP.
     @param root The Merkle-sum root hash (SPEC §5).
     @param assets The epoch's ordered asset list (1..8 distinct tokens).
     @param total_equity The root equity sum per asset.
@@ -167,7 +182,9 @@ def attest(
     @param leaf_count The number of leaves (accounts), 1 .. 2**32.
     """
     access_control._check_role(ATTESTER_ROLE, msg.sender)
-    assert epoch > self.latest_epoch, "registry: epoch must increase"
+    latest: uint256 = self.latest_epoch
+    assert epoch > latest, "registry: epoch must increase"
+    assert epoch - latest <= MAX_EPOCH_STEP, "registry: epoch step above MAX_EPOCH_STEP"
     n: uint256 = len(assets)
     assert n > 0, "registry: no assets"
     assert len(total_equity) == n and len(total_debt) == n, "registry: array lengths differ"
@@ -324,6 +341,23 @@ def set_halt_target(target: address):
     assert target != empty(address), "registry: zero address"
     self.halt_target = target
     log HaltTargetSet(target=target)
+
+
+@external
+def rotate_attester(previous: address, attester: address):
+    """
+    @dev Revoke the attester role of `previous` and grant it to `attester`.
+    @notice Governor only. `previous` must hold the role (a typo cannot
+            leave the old key in place); `attester` must not be zero.
+    @param previous The attester to remove.
+    @param attester The new attester.
+    """
+    access_control._check_role(GOVERNOR_ROLE, msg.sender)
+    assert attester != empty(address), "registry: zero address"
+    assert access_control.hasRole[ATTESTER_ROLE][previous], "registry: previous is not an attester"
+    access_control._revoke_role(ATTESTER_ROLE, previous)
+    access_control._grant_role(ATTESTER_ROLE, attester)
+    log AttesterRotated(previous=previous, attester=attester)
 
 
 @external

@@ -109,6 +109,67 @@ def test_epochs_must_strictly_increase(registry, attester, usdc, second_epoch):
     assert registry.latest_epoch() == 5
 
 
+def test_attester_cannot_brick_the_registry_with_the_last_epoch(registry, attester, custody, breaker, usdc):
+    # The attack: epoch 2**256 - 1 would make every later attest revert ("epoch must increase"),
+    # and an hour later check_solvency would trip Custody as stale on every call.
+    usdc.mint(custody, 1_000)
+    with boa.env.prank(attester):
+        registry.attest(1, b"\x01" * 32, [usdc.address], [1_000], [0], 1)
+        with boa.reverts("registry: epoch step above MAX_EPOCH_STEP"):
+            registry.attest(2**256 - 1, b"\x02" * 32, [usdc.address], [1_000], [0], 1)
+    assert registry.latest_epoch() == 1
+    boa.env.time_travel(seconds=HOUR - 10)
+    with boa.env.prank(attester):
+        registry.attest(2, b"\x03" * 32, [usdc.address], [1_000], [0], 1)
+    boa.env.time_travel(seconds=HOUR - 10)
+    assert registry.is_fresh()
+    assert registry.check_solvency() is False
+    assert not breaker.is_halted(custody)
+
+
+def test_epoch_may_skip_up_to_the_max_step_and_no_further(registry, attester, usdc):
+    step = registry.MAX_EPOCH_STEP()
+    assert step == 1_000
+    with boa.env.prank(attester):
+        registry.attest(step, b"\x01" * 32, [usdc.address], [1], [0], 1)
+        with boa.reverts("registry: epoch step above MAX_EPOCH_STEP"):
+            registry.attest(2 * step + 1, b"\x02" * 32, [usdc.address], [1], [0], 1)
+        registry.attest(2 * step, b"\x02" * 32, [usdc.address], [1], [0], 1)
+    assert registry.latest_epoch() == 2 * step
+
+
+def test_governor_rotates_the_attester_with_an_event(registry, attester, governor, usdc):
+    successor = boa.env.generate_address("next attester")
+    with boa.env.prank(governor):
+        registry.rotate_attester(attester, successor)
+    (event,) = [e for e in registry.get_logs() if type(e).__name__ == "AttesterRotated"]
+    assert (event.previous, event.attester) == (attester, successor)
+    assert not registry.hasRole(registry.ATTESTER_ROLE(), attester)
+    assert registry.hasRole(registry.ATTESTER_ROLE(), successor)
+    with boa.env.prank(attester), boa.reverts("access_control: account is missing role"):
+        registry.attest(1, b"\x01" * 32, [usdc.address], [1], [0], 1)
+    with boa.env.prank(successor):
+        registry.attest(1, b"\x01" * 32, [usdc.address], [1], [0], 1)
+    assert registry.latest_epoch() == 1
+
+
+@pytest.mark.parametrize(
+    ("previous", "successor", "reason"),
+    [
+        ("stranger", "new", "registry: previous is not an attester"),
+        ("attester", None, "registry: zero address"),
+    ],
+)
+def test_rotate_attester_refuses_a_wrong_previous_or_a_zero_successor(
+    registry, attester, governor, previous, successor, reason
+):
+    old = attester if previous == "attester" else boa.env.generate_address("not an attester")
+    new = boa.env.generate_address("new") if successor else "0x" + "00" * 20
+    with boa.env.prank(governor), boa.reverts(reason):
+        registry.rotate_attester(old, new)
+    assert registry.hasRole(registry.ATTESTER_ROLE(), attester)
+
+
 @pytest.mark.parametrize(
     ("assets", "equity", "debt", "leaf_count", "reason"),
     [
