@@ -64,6 +64,45 @@ WITHDRAW_TYPES = {
         {"name": "expiry", "type": "uint256"},
     ]
 }
+# An amend names the order like a cancel (`oid`, or `client_id` with oid 0); `price` and `qty` are
+# decimal strings, "" for unchanged (the engine keeps time priority for a pure size decrease).
+AMEND_TYPES = {
+    "Amend": [
+        {"name": "account", "type": "address"},
+        {"name": "oid", "type": "uint256"},
+        {"name": "client_id", "type": "string"},
+        {"name": "price", "type": "string"},
+        {"name": "qty", "type": "string"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "expiry", "type": "uint256"},
+    ]
+}
+# Auto-lend of one asset on (the default) or off for the signing account.
+LEND_TYPES = {
+    "Lend": [
+        {"name": "account", "type": "address"},
+        {"name": "asset", "type": "string"},
+        {"name": "enabled", "type": "bool"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "expiry", "type": "uint256"},
+    ]
+}
+# Operator-only: designate (or revoke) `participant` as a designated liquidity provider (`role`
+# "dlp", with a bond of `bond` `bond_asset` held in its account) or as an authorised participant
+# (`role` "authorised": may add orders during a halt, no priority deposits). `account` is the
+# operator that signs.
+DESIGNATION_TYPES = {
+    "Designation": [
+        {"name": "account", "type": "address"},
+        {"name": "participant", "type": "address"},
+        {"name": "role", "type": "string"},
+        {"name": "designated", "type": "bool"},
+        {"name": "bond_asset", "type": "string"},
+        {"name": "bond", "type": "string"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "expiry", "type": "uint256"},
+    ]
+}
 # A batch: up to MAX_BATCH orders (or cancels) under one signature, one nonce and one expiry. The
 # signed message carries the whole list (as Hyperliquid's order action does); each item is an
 # `Order` / `Cancel` without the account, nonce and expiry the batch carries once.
@@ -94,6 +133,9 @@ PRIMARY_TYPES = {
     "ProofRequest": PROOF_REQUEST_TYPES,
     "OrderBatch": ORDER_BATCH_TYPES,
     "CancelBatch": CANCEL_BATCH_TYPES,
+    "Amend": AMEND_TYPES,
+    "Lend": LEND_TYPES,
+    "Designation": DESIGNATION_TYPES,
 }
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
