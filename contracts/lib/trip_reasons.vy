@@ -38,6 +38,10 @@ RESERVES_SHORTFALL: constant(uint256) = 50
 # @dev ReserveRegistry: the latest attestation is older than the heartbeat.
 # `metric`: its age in seconds.
 RESERVES_STALE: constant(uint256) = 51
+# @dev ReserveRegistry: a debtor of the latest epoch's debtors' register
+# does not cover its debt with its collateral at the attested prices and
+# haircuts (`challenge_debtor`). `metric`: its position in the register.
+RESERVES_UNCOVERED_DEBT: constant(uint256) = 52
 
 # @dev Custody: a withdrawal would take a token's global net outflow over
 # its rolling-window cap. `metric`: the refused amount in token units.
