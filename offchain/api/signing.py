@@ -53,6 +53,17 @@ PROOF_REQUEST_TYPES = {
         {"name": "expiry", "type": "uint256"},
     ]
 }
+# A read session: the account's permission to read its own private data (balances, orders, fills,
+# withdrawals, its WebSocket channel) until `expiry`. Not a one-time request: the signed session is
+# the bearer credential itself (`offchain/api/auth.py`), reused until it expires; `nonce` only tells
+# two sessions of one account apart.
+READ_SESSION_TYPES = {
+    "ReadSession": [
+        {"name": "account", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "expiry", "type": "uint256"},
+    ]
+}
 # A withdrawal of `amount` (a decimal string in whole units, like every amount) of `asset` to the
 # account's own address: Custody pays only the account that signed, so no recipient is signed.
 WITHDRAW_TYPES = {
@@ -131,6 +142,7 @@ PRIMARY_TYPES = {
     "Cancel": CANCEL_TYPES,
     "Withdraw": WITHDRAW_TYPES,
     "ProofRequest": PROOF_REQUEST_TYPES,
+    "ReadSession": READ_SESSION_TYPES,
     "OrderBatch": ORDER_BATCH_TYPES,
     "CancelBatch": CANCEL_BATCH_TYPES,
     "Amend": AMEND_TYPES,
@@ -309,8 +321,10 @@ def recover(domain: Domain, primary_type: str, message: dict, signature: str) ->
             sig[:64] + bytes([v]), digest(domain, primary_type, message), hasher=None
         )
         return _checksummed(_keccak(point.format(compressed=False)[1:])[-20:])
-    except Exception as exc:  # malformed signature, wrong field types
-        raise SignatureError("bad_signature", f"signature does not decode: {exc}") from exc
+    except Exception as exc:  # malformed signature, wrong field types: plain words, never the exception
+        raise SignatureError(
+            "bad_signature", "the signature is not a valid 65-byte EIP-712 signature of this request"
+        ) from exc
 
 
 def verify(domain: Domain, primary_type: str, message: dict, signature: str, now_s: int) -> str:
