@@ -32,13 +32,14 @@ from offchain.api.errors import install_handlers
 from offchain.api.nonces import NonceBook, nonces_for
 from offchain.api.prometheus import Telemetry
 from offchain.api.ratelimit import RateLimit
-from offchain.api.routes import accounts, dashboard, markets, ops, orders, por, stream, withdrawals
+from offchain.api.routes import accounts, candles, dashboard, markets, ops, orders, por, stream, withdrawals
 from offchain.api.signing import Domain
-from offchain.api.stream import BreakerLog, Hub, StatusCache, TradeTape
+from offchain.api.stream import BreakerLog, Hub, StatusCache
+from offchain.api.tape import PersistentTape
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # every router, in the order their routes are matched and listed in the OpenAPI schema
-ROUTERS = (orders, withdrawals, por, markets, accounts, ops, stream)
+ROUTERS = (orders, withdrawals, por, markets, candles, accounts, ops, stream)
 
 
 def create_app(
@@ -66,7 +67,7 @@ def create_app(
         limits=rate_limit or RateLimit(),
         nonce_book=nonces if nonces is not None else nonces_for(service.runner.store),
         telemetry=telemetry,
-        tape=TradeTape(),
+        tape=PersistentTape(service),  # the public tape, kept in the journal's database
         breaker_log=breaker_log,
         status_cache=status_cache,
         hub=Hub(service, flush_ms=flush_ms, status_ms=status_ms, telemetry=telemetry, status=status_cache),
@@ -108,6 +109,7 @@ def create_app(
         """Stop feeding this app from the service (tests that build many apps over one service)."""
         for unsubscribe in detach:
             unsubscribe()
+        ctx.tape.close()
 
     app.state.close = close
 

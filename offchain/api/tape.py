@@ -1,0 +1,322 @@
+"""The public tape and the market's history, kept in the journal's own database so they survive restarts.
+
+`PersistentTape` replaces the in-memory `stream.TradeTape` behind `GET /trades` and feeds
+`GET /candles`, `GET /ticker` and `GET /overlays` (`routes/candles.py`). It subscribes to the
+service like every other observer: on the sequencer thread, under the lock, it only appends rows to
+a pending list; a writer thread writes them every `flush_ms` (and `flush()` / `close()` write what
+is left), so the sequencer never waits for this database work.
+
+Tables, next to the journal (`journal`, `snapshots`, `api_nonces`) in the same SQLite file or
+PostgreSQL database:
+
+- `api_trades (tid, symbol, ts, price, qty, taker_side)`: every trade, no account names. Prices and
+  quantities are integers in the market's atoms, stored as text (18-decimal quantities do not fit
+  a 64-bit column);
+- `api_marks (symbol, kind, ts, value, detail)`: the lines drawn over the candles (`index`, `mark`,
+  the on-chain `pool` price, each recorded when it changes) and the market's trading `state` (value
+  = the new state, detail = the reason), from which the halt, cool-down and auction periods are
+  shaded; `indicative` uncross prices (detail = volume) during cool-down and auction;
+- `api_tape_meta (name, value)`: `seq`, the last journal entry whose trades are written.
+
+What is lost in a crash: only rows still pending (at most `flush_ms` of them); the journal itself is
+never touched here. A restart reads the newest `TAPE_SIZE` trades per market back into memory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections import deque
+from typing import Any
+
+from offchain.api.stream import TAPE_SIZE, TradeTape
+
+log = logging.getLogger("offchain.api.tape")
+
+FLUSH_MS = 200
+# the breaker's states that are not continuous trading, shaded on the chart
+STOPPED_STATES = ("halted", "cooldown", "auction")
+MARK_KINDS = ("index", "mark", "pool", "state", "indicative")
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS api_trades (tid BIGINT PRIMARY KEY, symbol TEXT NOT NULL, ts BIGINT NOT NULL,"
+    " price TEXT NOT NULL, qty TEXT NOT NULL, taker_side TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS api_trades_symbol_ts ON api_trades (symbol, ts)",
+    "CREATE TABLE IF NOT EXISTS api_marks (symbol TEXT NOT NULL, kind TEXT NOT NULL, ts BIGINT NOT NULL,"
+    " value TEXT NOT NULL, detail TEXT NOT NULL, PRIMARY KEY (symbol, kind, ts))",
+    "CREATE TABLE IF NOT EXISTS api_tape_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+_TRADE_INSERT = "INSERT INTO api_trades (tid, symbol, ts, price, qty, taker_side) VALUES (?, ?, ?, ?, ?, ?)"
+_MARK_INSERT = "INSERT INTO api_marks (symbol, kind, ts, value, detail) VALUES (?, ?, ?, ?, ?)"
+
+
+class _Db:
+    """One connection of our own to the journal's database (SQLite file or PostgreSQL), or none."""
+
+    def __init__(self, store: Any) -> None:
+        self.lock = threading.Lock()
+        self.kind = "none"
+        self.conn: Any = None
+        path = getattr(store, "path", None)
+        url = getattr(store, "url", "") or ""
+        try:
+            if path is not None and url.startswith("sqlite://"):
+                self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self.kind = "sqlite"
+            elif url.startswith(("postgresql://", "postgres://")):
+                import psycopg
+
+                self.conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+                self.kind = "postgres"
+        except Exception as exc:  # the tape is a convenience: the exchange runs without it
+            log.warning("tape: cannot open the journal's database (%s); the tape stays in memory", exc)
+            self.conn, self.kind = None, "none"
+        if self.conn is not None:
+            with self.lock:
+                for ddl in _DDL:
+                    self.conn.execute(ddl)
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.kind == "postgres" else text
+
+    def rows(self, text: str, args: tuple = ()) -> list[tuple]:
+        if self.conn is None:
+            return []
+        with self.lock:
+            return list(self.conn.execute(self.sql(text), args).fetchall())
+
+    def write(self, trades: list[tuple], marks: list[tuple], seq: int) -> None:
+        """Insert the rows (a row already there is kept: several apps may feed one database)."""
+        if self.conn is None:
+            return
+        with self.lock:
+            conn = self.conn
+            if self.kind == "postgres":
+                with conn.transaction(), conn.cursor() as cur:
+                    if trades:
+                        cur.executemany(self.sql(_TRADE_INSERT) + " ON CONFLICT DO NOTHING", trades)
+                    if marks:
+                        cur.executemany(self.sql(_MARK_INSERT) + " ON CONFLICT DO NOTHING", marks)
+                    cur.execute(
+                        "INSERT INTO api_tape_meta (name, value) VALUES ('seq', %s)"
+                        " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                        (str(seq),),
+                    )
+                return
+            conn.execute("BEGIN")
+            try:
+                if trades:
+                    conn.executemany(_TRADE_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), trades)
+                if marks:
+                    conn.executemany(_MARK_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), marks)
+                conn.execute(
+                    "INSERT OR REPLACE INTO api_tape_meta (name, value) VALUES ('seq', ?)", (str(seq),)
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with self.lock:
+                self.conn.close()
+                self.conn = None
+
+
+def _trade_dict(row: tuple) -> dict:
+    tid, symbol, ts, price, qty, side = row
+    return {
+        "event": "trade",
+        "tid": int(tid),
+        "symbol": symbol,
+        "ts": int(ts),
+        "price": int(price),
+        "qty": int(qty),
+        "taker_side": side,
+    }
+
+
+class PersistentTape(TradeTape):
+    """`TradeTape` whose trades, prices and states are also written to the journal's database."""
+
+    def __init__(self, service: Any, size: int = TAPE_SIZE, flush_ms: int = FLUSH_MS) -> None:
+        super().__init__(size)
+        self.service = service
+        self.flush_ms = flush_ms
+        self.db = _Db(getattr(getattr(service, "runner", None), "store", None))
+        self._pending_trades: list[tuple] = []
+        self._pending_marks: list[tuple] = []
+        self._pending_seq = 0
+        self._pending_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._last: dict[tuple[str, str], str] = {}  # (symbol, kind) -> last value recorded
+        self._load()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if self.db.conn is not None:
+            self._thread = threading.Thread(target=self._run, name="tape-writer", daemon=True)
+            self._thread.start()
+
+    # -- start-up ------------------------------------------------------------------------------
+    def _load(self) -> None:
+        symbols = [r[0] for r in self.db.rows("SELECT DISTINCT symbol FROM api_trades")]
+        for symbol in symbols:
+            rows = self.db.rows(
+                "SELECT tid, symbol, ts, price, qty, taker_side FROM api_trades WHERE symbol = ?"
+                " ORDER BY tid DESC LIMIT ?",
+                (symbol, self.size),
+            )
+            self.by_symbol[symbol] = deque((_trade_dict(r) for r in reversed(rows)), maxlen=self.size)
+        for symbol, kind, value in self.db.rows(
+            "SELECT m.symbol, m.kind, m.value FROM api_marks m JOIN (SELECT symbol, kind, MAX(ts) AS ts"
+            " FROM api_marks GROUP BY symbol, kind) l ON m.symbol = l.symbol AND m.kind = l.kind AND m.ts = l.ts"
+        ):
+            self._last[(symbol, kind)] = value
+
+    def stored_seq(self) -> int:
+        """The last journal entry whose trades are written (0: none yet)."""
+        rows = self.db.rows("SELECT value FROM api_tape_meta WHERE name = 'seq'")
+        return int(rows[0][0]) if rows else 0
+
+    # -- the sequencer side (under the service lock: appends only) --------------------------------
+    def observe(self, events: list[dict]) -> None:
+        super().observe(events)
+        trades: list[tuple] = []
+        marks: list[tuple] = []
+        touched: dict[str, int] = {}
+        for e in events:
+            kind = e.get("event")
+            if kind == "trade":
+                trades.append(
+                    (e["tid"], e["symbol"], e["ts"], str(e["price"]), str(e["qty"]), e["taker_side"])
+                )
+                touched[e["symbol"]] = e["ts"]
+            elif kind == "index":
+                touched[e["symbol"]] = e["ts"]
+            elif kind == "state":
+                self._mark(marks, e["symbol"], "state", e["ts"], e["state"], e.get("reason", ""), force=True)
+            elif kind == "indicative" and e.get("price") is not None:
+                self._mark(
+                    marks, e["symbol"], "indicative", e["ts"], str(e["price"]), str(e.get("volume", 0))
+                )
+            elif kind == "chain_status":
+                pool = e.get("pool")
+                if isinstance(pool, dict) and isinstance(pool.get("index_price"), int):
+                    market = pool.get("market")
+                    if isinstance(market, str):
+                        self._mark(marks, market, "pool", e["ts"], str(pool["index_price"]), "")
+        if touched:
+            markets = getattr(getattr(self.service, "engine", None), "markets", {})
+            for symbol, ts in touched.items():
+                market = markets.get(symbol)
+                if market is None:
+                    continue
+                for kind, value in (("index", market.index_price), ("mark", market.mark_price)):
+                    if value is not None:
+                        self._mark(marks, symbol, kind, ts, str(value), "")
+        if trades or marks:
+            seq = getattr(getattr(self.service, "runner", None), "seq", 0)
+            with self._pending_lock:
+                self._pending_trades.extend(trades)
+                self._pending_marks.extend(marks)
+                self._pending_seq = max(self._pending_seq, seq)
+
+    def _mark(self, out: list, symbol: str, kind: str, ts: int, value: str, detail: str, force=False) -> None:
+        key = (symbol, kind)
+        if not force and self._last.get(key) == value:
+            return
+        self._last[key] = value
+        out.append((symbol, kind, ts, value, detail))
+
+    # -- the writer ----------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_ms / 1000):
+            try:
+                self.flush()
+            except Exception:  # keep the rows and try again at the next period
+                log.exception("tape: writing the tape failed")
+
+    def flush(self) -> None:
+        """Write every pending row now (the readers call it first, so they see the latest trades)."""
+        with self._flush_lock:
+            with self._pending_lock:
+                trades, self._pending_trades = self._pending_trades, []
+                marks, self._pending_marks = self._pending_marks, []
+                seq = self._pending_seq
+            if not trades and not marks:
+                return
+            try:
+                self.db.write(trades, marks, seq)
+            except BaseException:
+                with self._pending_lock:
+                    self._pending_trades[:0] = trades
+                    self._pending_marks[:0] = marks
+                raise
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        try:
+            self.flush()
+        finally:
+            self.db.close()
+
+    # -- reads ---------------------------------------------------------------------------------
+    @property
+    def persistent(self) -> bool:
+        return self.db.conn is not None
+
+    def trades_between(self, symbol: str, start_ms: int, end_ms: int, limit: int) -> list[dict]:
+        """Trades of `symbol` with `start_ms <= ts < end_ms`, oldest first (at most `limit`)."""
+        if not self.persistent:
+            items = [t for t in self.by_symbol.get(symbol, ()) if start_ms <= t["ts"] < end_ms]
+            return items[:limit]
+        self.flush()
+        rows = self.db.rows(
+            "SELECT tid, symbol, ts, price, qty, taker_side FROM api_trades WHERE symbol = ? AND ts >= ?"
+            " AND ts < ? ORDER BY tid LIMIT ?",
+            (symbol, start_ms, end_ms, limit),
+        )
+        return [_trade_dict(r) for r in rows]
+
+    def last_trade_before(self, symbol: str, ts_ms: int) -> dict | None:
+        if not self.persistent:
+            older = [t for t in self.by_symbol.get(symbol, ()) if t["ts"] < ts_ms]
+            return older[-1] if older else None
+        self.flush()
+        rows = self.db.rows(
+            "SELECT tid, symbol, ts, price, qty, taker_side FROM api_trades WHERE symbol = ? AND ts < ?"
+            " ORDER BY tid DESC LIMIT 1",
+            (symbol, ts_ms),
+        )
+        return _trade_dict(rows[0]) if rows else None
+
+    def marks_between(self, symbol: str, kind: str, start_ms: int, end_ms: int, limit: int) -> list[tuple]:
+        """`(ts, value, detail)` of one kind in the window, oldest first, with the last one before it."""
+        if not self.persistent:
+            return []
+        self.flush()
+        before = self.db.rows(
+            "SELECT ts, value, detail FROM api_marks WHERE symbol = ? AND kind = ? AND ts < ?"
+            " ORDER BY ts DESC LIMIT 1",
+            (symbol, kind, start_ms),
+        )
+        inside = self.db.rows(
+            "SELECT ts, value, detail FROM api_marks WHERE symbol = ? AND kind = ? AND ts >= ? AND ts < ?"
+            " ORDER BY ts LIMIT ?",
+            (symbol, kind, start_ms, end_ms, limit),
+        )
+        return [(int(t), v, d) for t, v, d in before + inside]
+
+
+def detail_json(detail: str) -> Any:
+    try:
+        return json.loads(detail)
+    except ValueError:
+        return detail
