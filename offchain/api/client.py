@@ -4,6 +4,7 @@
     placed = client.place_order("USDE-USDC", "buy", qty="100", price="0.9990")
     client.cancel(oid=placed["oid"])
     client.account()                       # balances, lending, borrows, positions, margin, orders
+                                           # (private reads carry a signed ReadSession, see session())
     client.withdraw("USDC", "120")         # paid on-chain to this key's address by the daemon
     client.withdrawals()                   # requested, paid (with the tx hash) or refunded (with the reason)
     proof = client.proof()                 # the salt and inclusion proof, for `python -m offchain por verify`
@@ -11,6 +12,11 @@
 Amounts are decimal strings (or `Decimal`/`int`); floats are refused. The EIP-712 domain comes from
 the server's `/eip712` unless given. Nonces are microseconds since the epoch, bumped per request,
 so a restarted client never repeats one the server still remembers.
+
+Private reads (`account`, `open_orders`, `withdrawals`, the WebSocket's account channel) carry a read
+session: the client signs one EIP-712 `ReadSession` for `session_s` seconds (an hour) and sends it as
+`Authorization: Bearer <account>.<nonce>.<expiry>.<signature>`; it signs a new one a minute before
+the old one ends (`session()`, `auth_headers()`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ import httpx
 from eth_account import Account
 
 from offchain.api.signing import Domain, sign
+
+SESSION_S = 3600  # how long a read session this client signs lasts
+SESSION_RENEW_S = 60  # sign a new one when the current one has less than this left
 
 
 class ApiError(Exception):
@@ -60,6 +69,7 @@ class Client:
         *,
         domain: Domain | None = None,
         expiry_s: int = 60,
+        session_s: int = SESSION_S,
         timeout: float = 10.0,
         http: httpx.Client | None = None,
     ) -> None:
@@ -68,6 +78,8 @@ class Client:
         self.wallet = Account.from_key(private_key) if private_key is not None else None
         self._domain = domain
         self.expiry_s = expiry_s
+        self.session_s = session_s
+        self._session: tuple[str, int] | None = None  # (token, expiry)
         self._nonces = itertools.count(time.time_ns() // 1000)
         self._ids = itertools.count(1)
 
@@ -137,6 +149,25 @@ class Client:
         message = self._stamp({"account": self.address, "asset": asset, "amount": _decimal(amount, "amount")})
         return {"withdraw": message, "signature": self._sign("Withdraw", message)}
 
+    def signed_session(self, expiry: int | None = None, nonce: int | None = None) -> str:
+        """Sign a `ReadSession` and return its bearer token `<account>.<nonce>.<expiry>.<signature>`."""
+        expiry = int(time.time()) + self.session_s if expiry is None else expiry
+        nonce = next(self._nonces) if nonce is None else nonce
+        message = {"account": self.address, "nonce": nonce, "expiry": expiry}
+        return f"{self.address}.{nonce}.{expiry}.{self._sign('ReadSession', message)}"
+
+    def session(self) -> str:
+        """This client's current read-session token (signed again shortly before it expires)."""
+        now = int(time.time())
+        if self._session is None or self._session[1] - now < SESSION_RENEW_S:
+            expiry = now + self.session_s
+            self._session = (self.signed_session(expiry), expiry)
+        return self._session[0]
+
+    def auth_headers(self) -> dict:
+        """The header of a private read: `Authorization: Bearer <read session>`."""
+        return {"Authorization": f"Bearer {self.session()}"}
+
     # -- writes -----------------------------------------------------------------------------------
     def place_order(self, symbol: str, side: str, qty: Any, price: Any = None, **options: Any) -> dict:
         """Place an order (limit when `price` is given, else market); return the server's result."""
@@ -164,15 +195,22 @@ class Client:
         return self._send("GET", f"/por/proof/{address or self.address}", params=params)
 
     # -- reads ------------------------------------------------------------------------------------
+    # private: signed with this client's read session (another address's data is refused, 403)
     def account(self, address: str | None = None) -> dict:
-        return self._get(f"/accounts/{address or self.address}")
+        """This account's balances, lending, borrows, positions, margin and open orders."""
+        return self._get(f"/accounts/{address or self.address}", headers=self.auth_headers())
 
     def open_orders(self, address: str | None = None) -> list:
-        return self._get("/orders", params={"account": address or self.address})
+        return self._get("/orders", params={"account": address or self.address}, headers=self.auth_headers())
 
     def withdrawals(self, address: str | None = None, limit: int = 100) -> list:
         """This account's withdrawals, newest first: requested, paid (`tx`) or refunded (`reason`)."""
-        return self._get("/withdrawals", params={"account": address or self.address, "limit": limit})
+        params = {"account": address or self.address, "limit": limit}
+        return self._get("/withdrawals", params=params, headers=self.auth_headers())
+
+    def ws_url(self, channels: str = "account") -> str:
+        """The query of a `/ws` connection to `channels` with this account's read session."""
+        return f"/ws?channels={channels}&account={self.address}&session={self.session()}"
 
     def markets(self) -> list:
         return self._get("/markets")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from offchain.api import views
+from offchain.api.auth import Sessions
 from offchain.api.errors import ApiError
 from offchain.api.nonces import NonceBook
 from offchain.api.prometheus import Telemetry
@@ -44,8 +45,10 @@ class ApiContext:
     rates: views.PoolRates = field(default_factory=views.PoolRates)
     ip_buckets: TokenBuckets = field(init=False)
     account_buckets: TokenBuckets = field(init=False)
+    sessions: Sessions = field(init=False)  # read sessions: who may read an account's private data
 
     def __post_init__(self) -> None:
+        self.sessions = Sessions(self.domain, self.max_expiry_s)
         self.ip_buckets = TokenBuckets(self.limits.ip_per_s, self.limits.ip_burst)
         self.account_buckets = TokenBuckets(self.limits.account_per_s, self.limits.account_burst)
 

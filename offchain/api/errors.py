@@ -16,6 +16,7 @@ log = logging.getLogger("offchain.api.app")
 # code -> HTTP status
 API_CODES = {
     "bad_request": 422,  # the body or a parameter does not parse (names the field)
+    "unauthenticated": 401,  # a private read without a read session (see auth.py)
     "bad_signature": 401,  # the signature does not decode or was not made by the account
     "expired": 401,  # the signed request's expiry has passed
     "expiry_too_far": 400,  # a signed request may be valid for at most a day
@@ -82,7 +83,7 @@ def install_handlers(app, telemetry) -> None:
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     counted = {"bad_signature", "expired", "expiry_too_far", "nonce_reused", "rate_limited", "bad_request"}
-    counted |= {"not_owner", "no_proof"}
+    counted |= {"not_owner", "no_proof", "unauthenticated"}
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):

@@ -56,8 +56,8 @@ def test_a_malformed_address_is_a_4xx_with_a_reason(http, path):
     assert "account" in body["message"] or "address" in body["message"]
 
 
-def test_a_well_formed_address_still_reads(http):
-    assert http.get(f"/accounts/{TRADER.address}").status_code == 200
+def test_a_well_formed_address_still_reads(http, trader):
+    assert http.get(f"/accounts/{TRADER.address}", headers=trader.auth_headers()).status_code == 200
 
 
 def test_successful_responses_carry_the_rate_limit_headers(service):

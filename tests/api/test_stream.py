@@ -44,7 +44,7 @@ def test_the_stream_sends_trades_and_book_deltas(http, market_maker, trader):
 
 def test_an_account_stream_carries_its_fills_and_balances_only(http, market_maker, trader):
     seen: list = []
-    with http.websocket_connect(f"/ws?channels=account:{TRADER.address}") as ws:
+    with http.websocket_connect(f"/ws?channels=account:{TRADER.address}&session={trader.session()}") as ws:
         market_maker.place_order(SYMBOL, "sell", "10", "0.9995")
         trader.place_order(SYMBOL, "buy", "10", "0.9995", tif="IOC")
         fill = receive_until(ws, lambda m: m["type"] == "trade", seen=seen)
@@ -100,7 +100,7 @@ def test_looking_at_status_and_accounts_never_changes_the_engine(http, service, 
         "/trades",
         "/metrics",
     ):
-        assert http.get(path).status_code == 200
+        assert http.get(path, headers=trader.auth_headers()).status_code == 200
     assert service.runner.state_hash() == before
 
 
@@ -119,9 +119,9 @@ def test_every_amount_is_a_decimal_string_never_a_float(http, market_maker, trad
     market_maker.place_order(SYMBOL, "sell", "1000", "0.9995")
     trader.place_order(SYMBOL, "buy", "333", "0.9995")
     for path in ("/status", f"/accounts/{TRADER.address}", "/markets", f"/book/{SYMBOL}", "/trades"):
-        body = json.loads(http.get(path).text)
+        body = json.loads(http.get(path, headers=trader.auth_headers()).text)
         assert not [v for v in walk(body) if isinstance(v, float)], path
-    account = http.get(f"/accounts/{TRADER.address}").json()
+    account = trader.account()
     assert account["balances"]["USDE"] == {"balance": "2000333", "held": "0", "free": "2000333"}
     assert account["margin"]["asset"] == "USDC"
 

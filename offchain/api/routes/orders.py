@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi import Path as PathParam
+from fastapi.security import HTTPAuthorizationCredentials
 
-from offchain.api import order_entry, views
+from offchain.api import auth, order_entry, views
 from offchain.api.context import ACCOUNT_PATTERN, SIGNED, ApiContext, named
 from offchain.api.errors import ApiError, responses
 from offchain.api.models import CancelResult, OrderResult, SignedCancel, SignedOrder
-from offchain.api.signing import CANCEL_TYPES, ORDER_TYPES, PROOF_REQUEST_TYPES, WITHDRAW_TYPES, typed_data
+from offchain.api.signing import (
+    CANCEL_TYPES,
+    ORDER_TYPES,
+    PROOF_REQUEST_TYPES,
+    READ_SESSION_TYPES,
+    WITHDRAW_TYPES,
+    typed_data,
+)
 from offchain.core import commands as C
 
 
@@ -23,7 +31,13 @@ def router(ctx: ApiContext) -> APIRouter:
     def eip712() -> dict:
         return {
             "domain": typed_data(ctx.domain, "Order", {})["domain"],
-            "types": {**ORDER_TYPES, **CANCEL_TYPES, **WITHDRAW_TYPES, **PROOF_REQUEST_TYPES},
+            "types": {
+                **ORDER_TYPES,
+                **CANCEL_TYPES,
+                **WITHDRAW_TYPES,
+                **PROOF_REQUEST_TYPES,
+                **READ_SESSION_TYPES,
+            },
             "max_expiry_s": ctx.max_expiry_s,
         }
 
@@ -83,9 +97,19 @@ def router(ctx: ApiContext) -> APIRouter:
     ) -> CancelResult:
         return cancel(body, oid=None, client_id=client_id)
 
-    @api.get("/orders", responses=responses("bad_request"), summary="An account's open orders")
-    def open_orders(account: Annotated[str, Query(pattern=ACCOUNT_PATTERN)]) -> list[dict]:
-        name = named(account)
+    @api.get(
+        "/orders",
+        responses=responses("bad_request", *auth.PRIVATE),
+        summary="An account's open orders (the account's read session)",
+    )
+    def open_orders(
+        request: Request,
+        account: Annotated[
+            str | None, Query(pattern=ACCOUNT_PATTERN, description="default: the session's")
+        ] = None,
+        _: Annotated[HTTPAuthorizationCredentials | None, Depends(auth.bearer)] = None,
+    ) -> list[dict]:
+        name = auth.reader(ctx, request, None if account is None else named(account))
         return service.read(lambda engine: [views.order_view(engine, o) for o in engine.open_orders(name)])
 
     return api

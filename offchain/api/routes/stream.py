@@ -7,6 +7,7 @@ import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from offchain.api.auth import StreamGuard
 from offchain.api.context import ADDRESS_RE, ApiContext
 from offchain.api.signing import account_name
 from offchain.api.stream import PUBLIC_CHANNELS
@@ -17,13 +18,24 @@ def router(ctx: ApiContext) -> APIRouter:
     hub = ctx.hub
 
     @api.websocket("/ws")
-    async def stream(websocket: WebSocket, channels: str | None = None, account: str | None = None) -> None:
-        """Subscribe with `?channels=book,trades&account=0x..` or messages
-        `{"op": "subscribe"|"unsubscribe", "channels": [...]}`; default: every public channel."""
+    async def stream(
+        websocket: WebSocket,
+        channels: str | None = None,
+        account: str | None = None,
+        session: str | None = None,
+    ) -> None:
+        """Subscribe with `?channels=book,trades&account=0x..&session=<read session>` or messages
+        `{"op": "subscribe"|"unsubscribe", "channels": [...], "session": ...}`; default: every public
+        channel. An account's channel needs that account's signed read session (`auth.py`)."""
         await websocket.accept()
         await hub.ensure_started()
+        guard = StreamGuard(ctx)
         wanted = channels_named(channels.split(",") if channels else list(PUBLIC_CHANNELS), account)
+        wanted, refused = guard.allowed(wanted, session)
         conn = await hub.connect(wanted)
+        for message in refused:
+            conn.put(message)
+        guard.arm(conn)
 
         async def pump() -> None:
             while True:
@@ -48,7 +60,12 @@ def router(ctx: ApiContext) -> APIRouter:
                 if op in ("subscribe", "unsubscribe") and isinstance(asked, list):
                     change = channels_named([str(c) for c in asked], request.get("account"))
                     if op == "subscribe":
+                        raw = request.get("session")
+                        change, refused = guard.allowed(change, raw if isinstance(raw, str) else None)
+                        for message in refused:
+                            conn.put(message)
                         conn.channels |= change
+                        guard.arm(conn)
                         await hub.greet(conn, change)
                     else:
                         conn.channels -= change
@@ -62,6 +79,7 @@ def router(ctx: ApiContext) -> APIRouter:
         except (WebSocketDisconnect, RuntimeError):
             pass  # the client left, or the pump closed the socket under a lagging client
         finally:
+            guard.close()
             hub.disconnect(conn)
             sender.cancel()
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
-from offchain.api import views
+from offchain.api import auth, views
 from offchain.api.context import ACCOUNT_PATTERN, SIGNED, ApiContext, named
 from offchain.api.errors import responses
 from offchain.api.models import SignedWithdraw, Withdrawal, WithdrawalResult
@@ -61,14 +62,19 @@ def router(ctx: ApiContext) -> APIRouter:
     @api.get(
         "/withdrawals",
         response_model=list[Withdrawal],
-        responses=responses("bad_request"),
-        summary="An account's withdrawals, newest first: requested, paid with the transaction, or refunded",
+        responses=responses("bad_request", *auth.PRIVATE),
+        summary="An account's withdrawals, newest first: requested, paid with the transaction, or refunded "
+        "(the account's read session)",
     )
     def withdrawals(
-        account: Annotated[str, Query(pattern=ACCOUNT_PATTERN)],
+        request: Request,
+        account: Annotated[
+            str | None, Query(pattern=ACCOUNT_PATTERN, description="default: the session's")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        _: Annotated[HTTPAuthorizationCredentials | None, Depends(auth.bearer)] = None,
     ) -> list[Withdrawal]:
-        name = named(account)
+        name = auth.reader(ctx, request, None if account is None else named(account))
         return [
             Withdrawal(**w) for w in service.read(lambda engine: views.withdrawals_view(engine, name, limit))
         ]
