@@ -1,8 +1,10 @@
 """What `ape console` puts in its namespace: every deployed contract by name, devnet helpers, the engine.
 
 `engine` is the API client of the running daemon (`BREAKWATER_API`, default http://127.0.0.1:8000):
-`engine.markets()`, `engine.book("USDE-USDC")`, `engine.account(address)`; `engine_client(key)`
-signs orders; `status()` prints the protocol on-chain and the engine's markets.
+`engine.markets()`, `engine.book("USDE-USDC")` (public market data); `engine_client(key)` signs
+orders and reads its own account, which is private (`engine_client(key).account()`, `.open_orders()`,
+`.withdrawals()`: each read carries a signed read session); `status()` prints the protocol on-chain
+and the engine's markets.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ def ape_init_extras(project, chain, accounts):
 
 
 def _engine_extras(names: dict, chain) -> dict:
-    """`engine` (the API client: reads), `engine_client(key)` (signed orders) and `status()`."""
+    """`engine` (the API client: public reads), `engine_client(key)` (signed orders and the key's own
+    private account reads) and `status()`."""
     from offchain.api.client import Client
     from offchain.core.codec import format_units
 
@@ -57,7 +60,8 @@ def _engine_extras(names: dict, chain) -> dict:
     engine = Client(api_url)
 
     def engine_client(key):
-        """A signing API client for a private key or an ape test account (`accounts.test_accounts[3]`)."""
+        """A signing API client for a private key or an ape test account (`accounts.test_accounts[3]`):
+        orders, and reads of that account (`.account()`, `.open_orders()`, `.withdrawals()`)."""
         return Client(api_url, getattr(key, "private_key", key))
 
     def status():
