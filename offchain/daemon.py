@@ -5,8 +5,9 @@
 
 Threads, all around one `ExchangeService` (the only sequencer):
 
-* the chain **watcher** (deposits after K confirmations, pool price and price feeds as index sources,
-  breaker state, chain status);
+* the chain **watcher** (deposits after K confirmations — designated liquidity providers' at once
+  during a halt, `offchain/chain/dlp.py` —, pool price and price feeds as index sources, breaker
+  state, the measured halt window `offchain/chain/halt_window.py`, chain status);
 * the chain **poster** (withdrawals, insurance covers, proof-of-reserves attestations, keeper trips),
   woken by the engine events it subscribes to, sending through one `TxSender`;
 * the **clock**, which submits a `tick` every `tick_interval_s` (breaker timers, funding, settlement);
@@ -32,8 +33,10 @@ from typing import Any
 from web3 import Web3
 
 from offchain.chain.deployment import Deployment
+from offchain.chain.dlp import DlpDesk
 from offchain.chain.early_warning import EarlyWarning
 from offchain.chain.feeds import build_feeds
+from offchain.chain.halt_window import HaltWindow
 from offchain.chain.poster import ChainPoster
 from offchain.chain.protocol import Protocol
 from offchain.chain.sender import SendPolicy, TxSender
@@ -42,7 +45,7 @@ from offchain.chain.watcher import ChainWatcher
 from offchain.core import commands as C
 from offchain.core.codec import CommandFormatError, parse_command
 from offchain.service import ExchangeService, wall_clock_ms
-from offchain.settings import DaemonSettings, SettingsError
+from offchain.settings import DEVNET_CHAIN_IDS, DaemonSettings, SettingsError
 from offchain.store.journaled import JournaledEngine
 
 log = logging.getLogger("offchain.daemon")
@@ -91,7 +94,11 @@ class Daemon:
         self.state = DaemonState(s.state_path)
         self.account = s.signer(self.chain_id)
         self.sender = TxSender(self.w3, self.account, SendPolicy(receipt_timeout_s=s.receipt_timeout_s))
-        self.early_warning = EarlyWarning(self.service, s, self.protocol)
+        self.early_warning = EarlyWarning(self.service, s, self.protocol, state=self.state)
+        if not s.operators and self.chain_id in DEVNET_CHAIN_IDS:
+            s.operators = [self.account.address]  # a devnet's operator is the daemon's own key
+        self.halt_window = HaltWindow(s, self.state)
+        self.dlp = DlpDesk(self.service, s, self.state)
         self.feeds = build_feeds(self.w3, s.index_feeds, self.deployment.contracts, s.index_feed_max_age_s)
         for feed in self.feeds:
             log.info(
@@ -103,7 +110,14 @@ class Daemon:
                 feed.max_age_s,
             )
         self.watcher = ChainWatcher(
-            self.service, self.protocol, self.state, s, self.early_warning, feeds=self.feeds
+            self.service,
+            self.protocol,
+            self.state,
+            s,
+            self.early_warning,
+            feeds=self.feeds,
+            halt_window=self.halt_window,
+            dlp=self.dlp,
         )
         self.poster = ChainPoster(self.service, self.protocol, self.sender, self.state, s, self.journal_id)
         self.service.subscribe(self.early_warning.on_events)
@@ -186,7 +200,7 @@ class Daemon:
                 return None
             raise
         custody = self.deployment.contracts.get("Custody", "0x" + "00" * 20)
-        return create_app(self.service, domain=Domain(self.chain_id, custody))
+        return create_app(self.service, domain=Domain(self.chain_id, custody), dlp_desk=self.dlp)
 
     def _serve_api(self, app: Any) -> None:
         import uvicorn

@@ -19,7 +19,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     JsonConfigSettingsSource,
@@ -74,6 +74,66 @@ class IndexFeed(BaseModel):
         if name == "pool":
             raise ValueError("`pool` is the on-chain pool's source name")
         return name
+
+
+class HaltWindowSettings(BaseModel):
+    """Bounds of the measured halt window N = max(T_DLP, T_chain) + T_buffer (`offchain/chain/halt_window.py`)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    measure: bool = True
+    """Measure T_chain and T_DLP and set them on every market's breaker (False: the engine's figures)."""
+    percentile: int = Field(default=90, ge=1, le=100)
+    """The figure is this percentile (nearest rank) of the recent measurements."""
+    samples: int = Field(default=64, ge=1, le=10_000)
+    """How many recent measurements of each kind are kept."""
+    min_samples: int = Field(default=3, ge=1)
+    """Measurements needed before they are used (before: block intervals for T_chain, `t_dlp_s`)."""
+    t_chain_s: int = Field(default=120, ge=0, le=86_400)
+    """T_chain before any block or deposit was seen."""
+    t_chain_min_s: int = Field(default=30, ge=0, le=86_400)
+    """T_chain never goes below this (a fast devnet still gives people time to move funds)."""
+    t_chain_max_s: int = Field(default=1_800, ge=0, le=86_400)
+    """T_chain never goes above this (a stalled chain does not keep a market halted for ever)."""
+    t_dlp_s: int = Field(default=240, ge=0, le=86_400)
+    """T_DLP before `min_samples` DLP arrivals were measured (seed 004: minutes)."""
+    t_dlp_min_s: int = Field(default=60, ge=0, le=86_400)
+    """T_DLP never goes below this."""
+    t_dlp_max_s: int = Field(default=1_800, ge=0, le=86_400)
+    """T_DLP never goes above this."""
+    t_buffer_s: int = Field(default=120, ge=0, le=86_400)
+    """T_buffer: time for market makers to re-arm their risk systems."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HaltWindowSettings:
+        if self.t_chain_min_s > self.t_chain_max_s or self.t_dlp_min_s > self.t_dlp_max_s:
+            raise ValueError("a lower bound is above its upper bound")
+        return self
+
+
+class EarlyWarningActions(BaseModel):
+    """Automatic mitigations of the early warning (seed 000, `offchain/chain/early_warning.py`)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    enabled: bool = True
+    """Take the actions below (False: alerts only)."""
+    run_confirmations: int = Field(default=6, ge=1)
+    """During a withdrawal-rate or bank-run condition, deposits wait for at least this many
+    confirmations (a run is when reorg and double-spend games pay)."""
+    run_hot_target_bps: int = Field(default=7_000, ge=0, le=10_000)
+    """During a run, the hot wallet's target share of net liabilities (seed 000: 60-70 %); the
+    shortfall is requested from cold storage."""
+    hold_withdrawals_over: dict[str, int] = Field(default_factory=dict)
+    """During a run, withdrawals of at least this many whole units are flagged for review."""
+    whale_cvd_trip_ppm: int = Field(default=15_000, ge=1, le=1_000_000)
+    """On a whale transfer of a listed pair's token, that market's breaker trips at this CVD
+    (tighter than the default 3 %) for `whale_hold_s`."""
+    whale_hold_s: int = Field(default=1_800, ge=1)
+    """How long a tightened band stays after the last whale transfer."""
+    pause_borrow_imr_ppm: int = Field(default=1_000_000, ge=0, le=1_000_000)
+    """On a hot-coverage alert, new margin borrowing of that asset needs this initial margin
+    (1_000_000 = 100 %: no new borrowing) until the alert clears."""
 
 
 class DaemonSettings(BaseSettings):
@@ -157,8 +217,34 @@ class DaemonSettings(BaseSettings):
     large_transfers: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_LARGE_TRANSFERS))
     """Whole token units from which an ERC-20 transfer of a deployment token raises an alert."""
 
+    halt_window: HaltWindowSettings = Field(default_factory=HaltWindowSettings)
+    """The breaker's halt window from measured T_chain and T_DLP (`offchain/chain/halt_window.py`)."""
+    early_warning_actions: EarlyWarningActions = Field(default_factory=EarlyWarningActions)
+    """What the early warning does on its own besides alerting (`offchain/chain/early_warning.py`)."""
+
+    operators: list[str] = Field(default_factory=list)
+    """Addresses whose EIP-712 signatures the operator API (`/ops/...`) accepts (designations)."""
+    dlp_priority: bool = True
+    """Credit a designated liquidity provider's Custody deposit at once (0 confirmations) while a
+    market is halted, up to its bond (`offchain/chain/dlp.py`)."""
+    dlp_min_bond: dict[str, str] = Field(default_factory=lambda: {"USDC": "100000"})
+    """Criterion for a DLP designation: the least bond (whole units, per bond asset) held in its
+    account; an asset not listed cannot be a bond."""
+    dlp_quote_within_s: int = Field(default=60, ge=1)
+    """Criterion (quoting obligation): during a halt, a DLP rests orders on the halted market within
+    this many seconds of the trip; `/status` shows who meets it."""
+
     log_level: str = "INFO"
     """Python logging level of the daemon."""
+
+    @field_validator("operators")
+    @classmethod
+    def _addresses(cls, operators: list[str]) -> list[str]:
+        for address in operators:
+            if not (address.startswith("0x") and len(address) == 42):
+                raise ValueError(f"operator {address!r} is not an address")
+            int(address[2:], 16)
+        return operators
 
     @field_validator("index_feeds")
     @classmethod

@@ -32,14 +32,25 @@ from offchain.api.errors import install_handlers
 from offchain.api.nonces import NonceBook, nonces_for
 from offchain.api.prometheus import Telemetry
 from offchain.api.ratelimit import RateLimit
-from offchain.api.routes import accounts, candles, dashboard, markets, ops, orders, por, stream, withdrawals
+from offchain.api.routes import (
+    accounts,
+    candles,
+    dashboard,
+    markets,
+    ops,
+    orders,
+    por,
+    stream,
+    terminal,
+    withdrawals,
+)
 from offchain.api.signing import Domain
 from offchain.api.stream import BreakerLog, Hub, StatusCache
 from offchain.api.tape import PersistentTape
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # every router, in the order their routes are matched and listed in the OpenAPI schema
-ROUTERS = (orders, withdrawals, por, markets, candles, accounts, ops, stream)
+ROUTERS = (orders, withdrawals, por, markets, candles, accounts, ops, stream, terminal)
 
 
 def create_app(
@@ -52,11 +63,13 @@ def create_app(
     max_expiry_s: int = MAX_EXPIRY_S,
     flush_ms: int = 200,
     status_ms: int = 1000,
+    dlp_desk: Any = None,
 ) -> FastAPI:
     """Build the API over a running `ExchangeService`.
 
     `nonces` defaults to a table in the journal's own database (durable across restarts).
-    `static_dir=None` serves no dashboard.
+    `static_dir=None` serves no dashboard. `dlp_desk` (`offchain.chain.dlp.DlpDesk`) serves the
+    operator's designations (`/ops/designations`).
     """
     telemetry = Telemetry()
     breaker_log = BreakerLog()
@@ -72,6 +85,7 @@ def create_app(
         status_cache=status_cache,
         hub=Hub(service, flush_ms=flush_ms, status_ms=status_ms, telemetry=telemetry, status=status_cache),
         max_expiry_s=max_expiry_s,
+        dlp_desk=dlp_desk,
     )
     detach = [
         service.subscribe(fn)
@@ -121,4 +135,5 @@ def create_app(
         app.include_router(module.router(ctx))
     if static_dir is not None:
         dashboard.mount(app, Path(static_dir))
+        terminal.mount(app, Path(static_dir))
     return app

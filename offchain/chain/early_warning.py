@@ -11,6 +11,19 @@ watch withdrawal frequency and whale transfers. Per asset, over a rolling window
 * **large transfer**: an ERC-20 transfer of a deployment token of at least `large_transfers[symbol]`
   whole units (flagged when it touches Custody or the Pool).
 
+**Actions** (`early_warning_actions`, each evented as an `ew_action` alert with `action`, `undo` and
+its figures, listed under `actions` while in force; `enabled = false` leaves alerts only):
+
+| trigger | action | undo |
+|---|---|---|
+| `withdrawal_rate` or `bank_run` on any asset | deposits need `run_confirmations` (the watcher's `confirmations()`) | when no run condition is active |
+| `withdrawal_rate` or `bank_run` on an asset | the hot target becomes `run_hot_target_bps` of net liabilities; the shortfall is requested from cold storage (`cold_to_hot` with `amount` atoms, repeated when it grows by 10 %) | when the asset's run clears |
+| `large_transfer` of a token of a listed pair touching Custody or the Pool | that market's breaker trips at `whale_cvd_trip_ppm` (journaled `breaker` command) | `whale_hold_s` after the last such transfer: the market's configured figure again |
+| `hot_reserves_low` on an asset | new borrowing of it needs `pause_borrow_imr_ppm` initial margin (journaled `risk_asset`; maintenance unchanged, so nobody is liquidated by it) | when the alert clears: the figure before |
+
+What an action changed in the engine is journaled, and the figures to restore are kept in the daemon
+state, so a restart undoes them on time too.
+
 Alerts go through `service.alert` when a condition starts (and once more when it clears); the
 counters and gauges are in `service.chain_status["early_warning"]`, which the API exports in
 `/metrics` (`offchain.api.prometheus`): `assets` (per asset, the `GAUGES` below), `thresholds`,
@@ -24,7 +37,9 @@ import threading
 from collections import defaultdict, deque
 from typing import Any
 
+from offchain.core.breaker_module import SetBreaker
 from offchain.core.codec import format_units
+from offchain.core.riskcmds import RiskAsset
 
 BPS = 10_000
 
@@ -39,6 +54,7 @@ GAUGES = {
     "hot_coverage_bps": ("bps", "hot reserves over the engine's net liabilities (only with liabilities)"),
 }
 CONDITIONS = ("withdrawal_rate", "bank_run", "hot_reserves_low")  # the alert kinds that stay active
+RUN = ("withdrawal_rate", "bank_run")
 # engine event -> counter: withdrawals settled since the daemon started (requests are counted above)
 SETTLED_COUNTERS = {
     "withdrawal_paid": "withdrawals_paid_total",
@@ -49,8 +65,15 @@ SETTLED_COUNTERS = {
 class EarlyWarning:
     """Rolling withdrawal demand per asset, compared with hot reserves; large-transfer alerts."""
 
-    def __init__(self, service: Any, settings: Any, protocol: Any = None):
+    def __init__(self, service: Any, settings: Any, protocol: Any = None, state: Any = None, clock=None):
         self.service = service
+        self.actions_cfg = settings.early_warning_actions
+        self.base_confirmations = settings.confirmations
+        self.breaker_params = settings.breaker_params
+        self.state = state
+        self.clock_ms = clock or getattr(service, "clock_ms", lambda: 0)
+        saved = (state.get("early_warning:actions") if state is not None else None) or {}
+        self.actions: dict[str, dict] = dict(saved)  # action key -> what was done and how to undo it
         self.window_ms = settings.withdrawal_window_s * 1000
         self.rate_bps = settings.withdrawal_rate_alert_bps
         self.run_bps = settings.bank_run_bps
@@ -88,6 +111,8 @@ class EarlyWarning:
         touches = sorted(name for name, addr in watched.items() if addr in (sender.lower(), receiver.lower()))
         with self._lock:
             self.counters["large_transfers_total"] += 1
+        if touches and set(touches) & {"Custody", "Pool"}:
+            self._tighten_bands(symbol, tx)
         self._alert(
             "large_transfer",
             f"{format_units(amount, decimals)} {symbol} moved on-chain"
@@ -155,6 +180,7 @@ class EarlyWarning:
                 )
         with self._lock:
             self.per_asset = per_asset
+        self._act(now_ms, hot, liabilities)
         return self.metrics()
 
     def metrics(self) -> dict:
@@ -175,7 +201,162 @@ class EarlyWarning:
                 },
                 "window_s": self.window_ms // 1000,
                 "active": sorted(map(list, self._active)),
+                "actions": {key: dict(entry) for key, entry in sorted(self.actions.items())},
             }
+
+    # -- actions (module docstring) ---------------------------------------------------------------
+    def required_confirmations(self) -> int:
+        """Confirmations deposits need now (raised while a run is on)."""
+        entry = self.actions.get("confirmations")
+        return entry["confirmations"] if entry else self.base_confirmations
+
+    def _act(self, now_ms: int, hot: dict[str, int], liabilities: dict[str, int]) -> None:
+        cfg = self.actions_cfg
+        with self._lock:
+            active = set(self._active)
+        run_assets = sorted({asset for kind, asset in active if kind in RUN})
+        if not cfg.enabled:
+            run_assets = []
+        # deposits: more confirmations during a run
+        if run_assets and cfg.run_confirmations > self.base_confirmations:
+            if "confirmations" not in self.actions:
+                self._do(
+                    "confirmations",
+                    "raise_confirmations",
+                    f"deposits need {cfg.run_confirmations} confirmations during the run on {', '.join(run_assets)}",
+                    confirmations=cfg.run_confirmations,
+                    undo=f"back to {self.base_confirmations} when no run is on",
+                )
+        elif "confirmations" in self.actions:
+            self._undo("confirmations", f"deposits need {self.base_confirmations} confirmations again")
+        # hot target: request cold -> hot for each asset under a run
+        for asset in run_assets:
+            target = liabilities.get(asset, 0) * cfg.run_hot_target_bps // BPS
+            shortfall = target - hot.get(asset, 0)
+            key = f"cold_to_hot:{asset}"
+            done = self.actions.get(key)
+            if shortfall > 0 and (done is None or shortfall > int(done["amount"]) * 11 // 10):
+                self._do(
+                    key,
+                    "cold_to_hot",
+                    f"move {shortfall} {asset} atoms from cold storage to Custody (hot target "
+                    f"{_pct(cfg.run_hot_target_bps)} of net liabilities)",
+                    asset=asset,
+                    amount=str(shortfall),
+                    hot_target=str(target),
+                    undo="when the run on the asset clears",
+                )
+        for key in [k for k in self.actions if k.startswith("cold_to_hot:")]:
+            if key.split(":", 1)[1] not in run_assets:
+                self._undo(key, f"the run on {key.split(':', 1)[1]} cleared: no cold funds needed")
+        # hot coverage: pause new borrowing of the asset
+        low = sorted(asset for kind, asset in active if kind == "hot_reserves_low") if cfg.enabled else []
+        for asset in low:
+            key = f"borrow_pause:{asset}"
+            if key in self.actions:
+                continue
+            before = self._borrow_imr(asset)
+            if before is None or before >= cfg.pause_borrow_imr_ppm:
+                continue
+            if self._submit(RiskAsset(0, asset, borrow_imr_ppm=cfg.pause_borrow_imr_ppm)):
+                self._do(
+                    key,
+                    "pause_borrowing",
+                    f"new {asset} borrowing needs {cfg.pause_borrow_imr_ppm // 10_000}% initial margin "
+                    "while hot reserves are low",
+                    asset=asset,
+                    borrow_imr_ppm=cfg.pause_borrow_imr_ppm,
+                    restore_ppm=before,
+                    undo="when hot coverage is back",
+                )
+        for key in [k for k in self.actions if k.startswith("borrow_pause:")]:
+            asset = key.split(":", 1)[1]
+            if asset not in low:
+                restore = self.actions[key]["restore_ppm"]
+                if self._submit(RiskAsset(0, asset, borrow_imr_ppm=restore)):
+                    self._undo(key, f"new {asset} borrowing needs {restore} ppm initial margin again")
+        # whale bands: restore once the hold is over
+        for key in [k for k in self.actions if k.startswith("band:")]:
+            entry = self.actions[key]
+            if now_ms >= entry["until_ms"] or not cfg.enabled:
+                symbol = entry["market"]
+                if self._submit(SetBreaker(0, symbol, {"cvd_trip_ppm": entry["restore_ppm"]})):
+                    self._undo(key, f"{symbol} trips at {entry['restore_ppm']} ppm CVD again")
+
+    def _tighten_bands(self, token: str, tx: str) -> None:
+        cfg = self.actions_cfg
+        if not cfg.enabled:
+            return
+        now = self.clock_ms()
+        until = now + cfg.whale_hold_s * 1000
+
+        def markets(engine: Any) -> dict[str, tuple[int, int]]:
+            breaker = next((m for m in engine.modules if m.name == "breaker"), None)
+            if breaker is None:
+                return {}
+            out = {}
+            for sym, market in engine.markets.items():
+                if token in (market.base, market.quote):
+                    b = breaker.breakers.get(sym)
+                    params = b.params if b is not None else breaker.default_params
+                    out[sym] = (params.cvd_trip_ppm, params.cvd_recover_ppm)
+            return out
+
+        for symbol, (trip, recover) in sorted(self.service.read(markets).items()):
+            key = f"band:{symbol}"
+            if key in self.actions:
+                self.actions[key]["until_ms"] = until  # another whale: hold longer
+                self._save()
+                continue
+            tight = max(cfg.whale_cvd_trip_ppm, recover)
+            if tight >= trip:
+                continue
+            normal = self.breaker_params.get(symbol, {}).get("cvd_trip_ppm", trip)
+            if self._submit(SetBreaker(0, symbol, {"cvd_trip_ppm": tight})):
+                self._do(
+                    key,
+                    "tighten_band",
+                    f"{symbol} trips at {tight} ppm CVD (was {trip}) after a whale transfer of {token}",
+                    market=symbol,
+                    cvd_trip_ppm=tight,
+                    restore_ppm=int(normal),
+                    until_ms=until,
+                    tx=tx,
+                    undo=f"{cfg.whale_hold_s}s after the last whale transfer",
+                )
+
+    def _borrow_imr(self, asset: str) -> int | None:
+        def read(engine: Any) -> int | None:
+            risk = next((m for m in engine.modules if m.name == "risk"), None)
+            if risk is None or asset not in getattr(risk, "assets", {}):
+                return None
+            return risk.assets[asset].borrow_imr_ppm
+
+        return self.service.read(read)
+
+    def _submit(self, cmd: Any) -> bool:
+        events = self.service.submit(cmd)
+        return bool(events) and events[0].EVENT != "rejected"
+
+    def _do(self, key: str, action: str, message: str, **data: Any) -> None:
+        entry = {"action": action, "since_ms": self.clock_ms(), **data}
+        with self._lock:
+            self.actions[key] = entry
+            self.counters[f"actions_{action}_total"] += 1
+        self._save()
+        self.service.alert("ew_action", message, **entry)
+
+    def _undo(self, key: str, message: str) -> None:
+        with self._lock:
+            entry = self.actions.pop(key, None)
+        if entry is None:
+            return
+        self._save()
+        self.service.alert("ew_action_undone", message, **entry)
+
+    def _save(self) -> None:
+        if self.state is not None:
+            self.state.put("early_warning:actions", self.actions)
 
     # -- alerts -----------------------------------------------------------------------------------
     def _level(self, kind: str, asset: str, firing: bool, message: str, **data: Any) -> None:

@@ -39,11 +39,14 @@ from typing import Any
 
 from eth_utils import to_checksum_address as account_name  # the account name form of offchain.api.signing
 
+from offchain.chain.dlp import DlpDesk
 from offchain.chain.early_warning import EarlyWarning
+from offchain.chain.halt_window import FIGURES, HaltWindow
 from offchain.chain.protocol import POOL_SOURCE, Protocol, deposit_ref, pool_price_to_engine
 from offchain.chain.sender import TRANSIENT
 from offchain.chain.state import DaemonState
 from offchain.core import commands as C
+from offchain.core.breaker_module import SetBreaker
 from offchain.core.codec import format_units
 from offchain.core.riskcmds import IndexSource
 from offchain.core.treasury import ProtocolState
@@ -75,6 +78,8 @@ class ChainWatcher:
         settings: Any,
         early_warning: EarlyWarning | None = None,
         feeds: list[Any] | None = None,
+        halt_window: HaltWindow | None = None,
+        dlp: DlpDesk | None = None,
     ):
         self.service = service
         self.protocol = protocol
@@ -104,6 +109,10 @@ class ChainWatcher:
         self._feed_last: dict[tuple[str, str], tuple[int, float]] = {}  # -> (price, monotonic time posted)
         self._head_ts = 0
         self._last_feed_status: dict[str, dict[str, Any]] | None = None
+        self.halt_window = halt_window
+        self.dlp = dlp
+        self._live_from: int | None = None  # deposits in later blocks were seen arriving: T_chain samples
+        self._block_ts: dict[int, int] = {}  # block number -> timestamp (recent deposits' blocks)
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -141,6 +150,12 @@ class ChainWatcher:
         head = self.w3.eth.block_number
         new_block = head != self.head
         self.head = head
+        if self._live_from is None:
+            self._live_from = head
+        if new_block:
+            self._head_ts = int(self.w3.eth.get_block(head)["timestamp"])
+            if self.halt_window is not None:
+                self.halt_window.on_block(head, self._head_ts)
         self.scan_deposits(head)
         self.read_breaker()
         if self.pool is not None:
@@ -153,30 +168,106 @@ class ChainWatcher:
         if now - self._last_status >= self.settings.status_interval_s:
             self._last_status = now
             self.read_status(head)
+            self.sync_halt_window()
+            if self.dlp is not None:
+                self.service.update_chain_status(dlp=self.dlp.status())
 
     # -- deposits ---------------------------------------------------------------------------------
+    def confirmations(self) -> int:
+        """Confirmations a deposit needs now: the setting, or more while the early warning sees a run."""
+        need = self.settings.confirmations
+        if self.early_warning is not None:
+            need = max(need, self.early_warning.required_confirmations())
+        return need
+
     def scan_deposits(self, head: int) -> int:
-        """Credit confirmed deposits up to `head`; return how many were credited now."""
+        """Credit confirmed deposits up to `head`; return how many were credited now.
+
+        With a DLP desk, deposits above the confirmed depth go through `scan_priority` too.
+        """
         if self.custody is None:
             return 0
-        safe = head - (self.settings.confirmations - 1)
+        safe = head - (self.confirmations() - 1)
         cursor = self.state.cursor(self.deposit_cursor_key, self.start_block - 1)
         first = max(self.start_block, cursor + 1 - self.settings.rescan_blocks)
         credited = 0
+        seen: set[str] = set()
         for lo in range(first, safe + 1, LOG_CHUNK):
             hi = min(safe, lo + LOG_CHUNK - 1)
-            credited += self._credit(self.custody.events.Deposited.get_logs(from_block=lo, to_block=hi))
+            logs = self.custody.events.Deposited.get_logs(from_block=lo, to_block=hi)
+            credited += self._credit(logs, seen)
+        if self.dlp is not None:
+            self.scan_priority(head, safe, first, seen)
         if safe > cursor:
             self.state.set_cursor(self.deposit_cursor_key, safe)
         return credited
 
-    def _credit(self, logs: list) -> int:
+    def scan_priority(self, head: int, safe: int, first: int, confirmed: set[str]) -> int:
+        """The DLP priority channel (`offchain/chain/dlp.py`): credit designated providers' unconfirmed
+        deposits during a halt, settle pending priority credits that reached `safe`, debit back the
+        ones a reorg removed. Return how many were credited now."""
+        desk = self.dlp
+        unconfirmed = (
+            self.custody.events.Deposited.get_logs(from_block=safe + 1, to_block=head) if head > safe else []
+        )
+        fresh: set[str] = set()
+        credited = 0
+        for ref, entry, token, account, amount in self._deposits(unconfirmed):
+            fresh.add(ref)
+            if not self.settings.dlp_priority or ref in desk.pending:
+                continue
+            if self.service.read(lambda e, r=ref: r in e.deposit_refs):
+                continue
+            if desk.room(account, token.symbol) < amount:
+                continue
+            done = desk.credit(account, token.symbol, amount, ref, int(entry["blockNumber"]))
+            if done is None:
+                continue
+            events, symbol, since = done
+            credited += 1
+            log.info(
+                "priority credit %s %s to DLP %s during the %s halt (%s)",
+                amount,
+                token.symbol,
+                account,
+                symbol,
+                ref,
+            )
+            if self.halt_window is not None:
+                self.halt_window.on_dlp_arrival(since, events[0].ts)
+        for ref, entry in list(desk.pending.items()):
+            if ref in confirmed:
+                desk.confirmed(ref)
+            elif first <= entry["block"] <= safe and ref not in fresh:
+                desk.reorged(ref)
+        return credited
+
+    def _deposits(self, logs: list):
+        """Yield (ref, log, token, account, amount) of Custody deposits of known tokens, in chain order."""
+        ordinal: Counter[str] = Counter()
+        for entry in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
+            tx = "0x" + bytes(entry["transactionHash"]).hex()
+            ref = deposit_ref(tx, ordinal[tx])
+            ordinal[tx] += 1
+            token = self.protocol.token_at(entry["args"]["token"])
+            if token is not None:
+                yield (
+                    ref,
+                    entry,
+                    token,
+                    account_name(entry["args"]["depositor"]),
+                    int(entry["args"]["amount"]),
+                )
+
+    def _credit(self, logs: list, seen: set[str] | None = None) -> int:
         ordinal: Counter[str] = Counter()
         credited = 0
         for entry in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
             tx = "0x" + bytes(entry["transactionHash"]).hex()
             ref = deposit_ref(tx, ordinal[tx])
             ordinal[tx] += 1
+            if seen is not None:
+                seen.add(ref)
             args = entry["args"]
             token = self.protocol.token_at(args["token"])
             if token is None:
@@ -197,8 +288,57 @@ class ChainWatcher:
             if events and events[0].EVENT == "deposited":
                 credited += 1
                 log.info("credited %s %s to %s (%s)", args["amount"], token.symbol, account, ref)
+                self._measure_arrival(int(entry["blockNumber"]), events[0].ts)
         self.credited += credited
         return credited
+
+    def _measure_arrival(self, block: int, credited_ms: int) -> None:
+        """One T_chain sample: a deposit mined after the watcher started, credited now."""
+        if self.halt_window is None or self._live_from is None or block <= self._live_from:
+            return
+        stamp = self._block_ts.get(block)
+        if stamp is None:
+            stamp = int(self.w3.eth.get_block(block)["timestamp"])
+            if len(self._block_ts) > 256:
+                self._block_ts.clear()
+            self._block_ts[block] = stamp
+        sample = self.halt_window.on_deposit(stamp, credited_ms)
+        log.debug("deposit of block %d arrived in %d ms (T_chain sample)", block, sample)
+
+    # -- the halt window --------------------------------------------------------------------------
+    def sync_halt_window(self) -> dict | None:
+        """Set the measured T_chain / T_DLP / T_buffer on every market's breaker when they moved
+        (`offchain/chain/halt_window.py`); show them under `halt_window` in the chain status."""
+        hw = self.halt_window
+        if hw is None:
+            return None
+
+        def current(engine: Any) -> dict[str, dict[str, int]]:
+            breaker = engine_module(engine, "breaker")
+            if breaker is None:
+                return {}
+            out = {}
+            for sym in engine.markets:
+                b = breaker.breakers.get(sym)
+                params = b.params if b is not None else breaker.default_params
+                out[sym] = {name: getattr(params, name) for name in FIGURES}
+            return out
+
+        have = self.service.read(current)
+        if self.settings.halt_window.measure:
+            for symbol, figures in sorted(have.items()):
+                changes = hw.changes(symbol, figures)
+                if not changes:
+                    continue
+                events = self.service.submit(SetBreaker(0, symbol, changes))
+                if events and events[0].EVENT != "rejected":
+                    figures.update(changes)
+                    log.info("halt window of %s: %s", symbol, changes)
+        windows = {sym: max(f["t_dlp_ms"], f["t_chain_ms"]) + f["t_buffer_ms"] for sym, f in have.items()}
+        status = hw.status(windows)
+        status["measure"] = self.settings.halt_window.measure
+        self.service.update_chain_status(halt_window=status)
+        return status
 
     # -- the pool ---------------------------------------------------------------------------------
     def _find_pool_market(self) -> tuple[str, bool, int] | None:
@@ -275,7 +415,7 @@ class ChainWatcher:
     # -- price feeds ------------------------------------------------------------------------------
     def read_feeds(self, head: int, new_block: bool) -> dict[str, dict[str, Any]]:
         """Post every fresh feed as an index source; give a stale one weight 0 (module docstring)."""
-        if new_block or not self._head_ts:
+        if not self._head_ts:
             self._head_ts = int(self.w3.eth.get_block(head)["timestamp"])
         # The later of the chain's time and ours: a devnet may run ahead, a stalled chain must not
         # keep a feed fresh.

@@ -20,7 +20,9 @@ class RecordingService:
 
 
 def warning(**overrides) -> tuple[EarlyWarning, RecordingService]:
+    """Alerts only (the actions are tested in test_early_warning_actions.py)."""
     service = RecordingService()
+    overrides.setdefault("early_warning_actions", {"enabled": False})
     settings = DaemonSettings(
         withdrawal_window_s=600, withdrawal_rate_alert_bps=2_000, bank_run_bps=6_000, **overrides
     )
