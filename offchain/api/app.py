@@ -34,14 +34,15 @@ from offchain.api.prometheus import Telemetry
 from offchain.api.ratelimit import RateLimit
 from offchain.api.routes import (
     accounts,
+    amend,
     candles,
     dashboard,
+    lending,
     markets,
     ops,
     orders,
     por,
     stream,
-    terminal,
     withdrawals,
 )
 from offchain.api.signing import Domain
@@ -50,7 +51,7 @@ from offchain.api.tape import PersistentTape
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # every router, in the order their routes are matched and listed in the OpenAPI schema
-ROUTERS = (orders, withdrawals, por, markets, candles, accounts, ops, stream, terminal)
+ROUTERS = (orders, amend, withdrawals, por, markets, candles, accounts, lending, ops, stream)
 
 
 def create_app(
@@ -135,5 +136,4 @@ def create_app(
         app.include_router(module.router(ctx))
     if static_dir is not None:
         dashboard.mount(app, Path(static_dir))
-        terminal.mount(app, Path(static_dir))
     return app
