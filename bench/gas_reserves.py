@@ -4,6 +4,8 @@ Every figure is `eth_estimateGas` of the real transaction on anvil: 21,000 intri
 calldata and the execution, as the node would charge it. `verify_inclusion` is a view; its figure
 is what a contract (or a user sending it as a transaction) pays to verify one account's proof of a
 tree with 3 assets at depth 10 (1,024 leaves) and depth 20 (1,048,576 leaves; target < 150,000).
+Each attestation carries its debtors' register (root, equity sums, count, prices, haircuts), and
+`challenge_debtor` is what anyone pays to check one register entry on-chain (64 debtors).
 The proofs are built with offchain.por from random siblings whose sums look like real ones
 (USDC/WETH/USDE amounts up to 1e24 atoms), so calldata is not flattered by zero bytes.
 
@@ -19,11 +21,20 @@ from web3 import Web3
 
 from offchain.chain.devnet import Anvil
 from offchain.paths import BUILD_MANIFEST
+from offchain.por import Leaf, build_tree
 from offchain.por.hashing import Node, leaf, parent
 
 TARGET_DEPTH_20 = 150_000
 N_ASSETS = 3
+DEBTORS = 64
+PRICES = [10**30, 2_000 * 10**18, 10**18]  # per atom (docs/por.md): USDC 1.00, WETH 2,000.00, USDE 1.00
+HAIRCUTS_BPS = [0, 2_000, 500]
 DAY = 86400
+
+
+def _debtor(rng: random.Random) -> Leaf:
+    """A covered debtor: USDC borrowed against WETH worth far more after the haircut."""
+    return Leaf(rng.randbytes(32), [0, rng.randrange(10**18, 10**20), 0], [rng.randrange(10**9), 0, 0])
 
 
 def _calldata_bytes(w3: Web3, call) -> int:
@@ -103,7 +114,17 @@ def measure(seed: int = 2025) -> dict:
         for epoch, depth in ((1, 10), (2, 20)):
             commitment, equity, debt, index, siblings, root = _synthetic_proof(depth, rng)
             attest = registry.functions.attest(
-                epoch, root.hash, assets, list(root.equity), list(root.debt), 2**depth
+                epoch,
+                root.hash,
+                assets,
+                list(root.equity),
+                list(root.debt),
+                2**depth,
+                rng.randbytes(32),  # the debtors' register (docs/por.md): root, equity, count
+                [v // 2 for v in root.equity],
+                DEBTORS,
+                PRICES,
+                HAIRCUTS_BPS,
             )
             figures[f"attest_epoch_{epoch}"] = c.send(attest)
             proofs[depth] = (epoch, commitment, equity, debt, index, siblings)
@@ -123,6 +144,31 @@ def measure(seed: int = 2025) -> dict:
                 "gas": call.estimate_gas({"from": user}),
                 "calldata_bytes": _calldata_bytes(w3, call),
             }
+
+        # The debtors' register: anyone challenges a (covered) debtor of a 64-debtor register.
+        register = build_tree(assets, [_debtor(rng) for _ in range(DEBTORS)], epoch=3)
+        reg_root = register.root
+        c.send(
+            registry.functions.attest(
+                3,
+                rng.randbytes(32),
+                assets,
+                [v * 2 for v in reg_root.equity],
+                list(reg_root.debt),
+                2**20,
+                reg_root.hash,
+                list(reg_root.equity),
+                DEBTORS,
+                PRICES,
+                HAIRCUTS_BPS,
+            )
+        )
+        challenge = registry.functions.challenge_debtor(*register.proof(DEBTORS // 2).contract_args()[1:])
+        assert challenge.call() is False
+        figures[f"challenge_debtor_{DEBTORS}_debtors"] = {
+            "gas": challenge.estimate_gas({"from": user}),
+            "calldata_bytes": _calldata_bytes(w3, challenge),
+        }
 
         # Custody: a user's deposit (second one: balances already non-zero) and an operator withdrawal.
         c.send(usdc.functions.mint(user, 10_000 * 10**6))

@@ -136,6 +136,7 @@ def deploy_reserves(deployer, devnet: bool, breaker, tokens: dict[str, object], 
     breaker.grantRole(breaker.SENTINEL_ROLE(), registry.address, sender=deployer)
     registry.set_reserve_address(custody.address, True, sender=deployer)
     registry.set_halt_target(custody.address, sender=deployer)
+    registry.set_custody(custody.address, sender=deployer)  # paid withdrawals reduce the liabilities
     custody.set_registry(registry.address, sender=deployer)
     for token in tokens.values():
         unit = 10 ** token.decimals()

@@ -10,7 +10,7 @@ from conftest import deploy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from offchain.por import Leaf, build_account_tree, build_tree, verify_proof
+from offchain.por import Attested, Leaf, audit, build_account_tree, build_register, build_tree, verify_proof
 
 HOUR = 3600
 RESERVES_SHORTFALL, RESERVES_STALE = 50, 51
@@ -47,17 +47,11 @@ def custody(breaker, registry, governor, deployer):
     return contract
 
 
-def attest_tree(registry, attester, tree, epoch=None):
-    args = tree.attestation()
+def attest_tree(registry, attester, tree, epoch=None, **valuation):
+    args = tree.attestation(**valuation)
+    args["epoch"] = epoch or args["epoch"]
     with boa.env.prank(attester):
-        registry.attest(
-            epoch or args["epoch"],
-            args["root"],
-            args["assets"],
-            args["total_equity"],
-            args["total_debt"],
-            args["leaf_count"],
-        )
+        registry.attest(*args.values())
 
 
 def accounts_tree(epoch, assets, balances):
@@ -328,7 +322,10 @@ def test_reserves_are_read_live_from_every_reserve_address(registry, custody, go
 
 def test_reserve_ratio_is_reserves_over_equity_minus_debt(registry, attester, custody, usdc, weth):
     with boa.env.prank(attester):
-        registry.attest(1, b"\x01" * 32, [usdc.address, weth.address], [2_000, 500], [400, 500], 9)
+        registry.attest(
+            1, b"\x01" * 32, [usdc.address, weth.address], [2_000, 500], [400, 500], 9,
+            b"\x02" * 32, [0, 0], 2, [1, 1], [0, 0],
+        )  # fmt: skip
     usdc.mint(custody, 1_200)
     assert registry.reserve_ratio_bps(usdc) == 1_200 * 10_000 // 1_600 == 7_500
     usdc.mint(custody, 400)
@@ -437,9 +434,225 @@ def test_constructor_gives_each_role_and_the_deployer_none(registry, deployer, g
 
 
 def test_every_privileged_function_reverts_for_a_stranger(registry, stranger, revert_reasons):
-    public = {"check_solvency()", "renounceRole(bytes32,address)"}
+    public = {
+        "check_solvency()",
+        "renounceRole(bytes32,address)",
+        "challenge_debtor(bytes32,uint256[],uint256[],uint256,bytes32[],uint256[],uint256[])",
+    }
     reasons = revert_reasons(registry, stranger, stranger)
     assert public <= set(reasons)
     for signature, reason in reasons.items():
         if signature not in public:
             assert reason == "access_control: account is missing role", signature
+
+
+# -- the debtors' register (issue 14.7: the FTX hole) ----------------------------------------------------
+
+RESERVES_UNCOVERED_DEBT = 52
+# Prices per atom in one unit of account (docs/por.md): USDC (6 decimals) at 1.00, WETH (18) at 2,000.00.
+USDC_PRICE, WETH_PRICE = 10**30, 2_000 * 10**18
+WETH_HAIRCUT = 2_000  # 20 %
+
+
+def ftx_tree(usdc, weth, fake_debtor_collateral=0):
+    """Users are owed 200 USDC; the exchange adds one leaf that 'owes' 100 USDC."""
+    users = [(boa.env.generate_address("alice"), [120, 0]), (boa.env.generate_address("bob"), [80, 0])]
+    fake = (boa.env.generate_address("nobody"), [-100, fake_debtor_collateral])
+    return build_account_tree(1, [usdc.address, weth.address], [*users, fake], SECRET)
+
+
+def valuation():
+    return {"prices": [USDC_PRICE, WETH_PRICE], "haircuts_bps": [0, WETH_HAIRCUT]}
+
+
+def test_the_fake_debtor_cannot_hide_in_the_tree_any_more(registry, attester, custody, usdc, weth):
+    # The attack as reported: the old six-argument attestation of a tree with debt and no register.
+    tree = ftx_tree(usdc, weth)
+    usdc.mint(custody, 100)
+    old = list(tree.attestation(**valuation()).values())[:6]
+    with boa.env.prank(attester), boa.reverts("registry: debt without debtors"):
+        registry.attest(*old)
+    # Nor can a register claim fewer debtors than the debt needs: an empty one is refused.
+    empty_register = [b"\x00" * 32, [0, 0], 0, [USDC_PRICE, WETH_PRICE], [0, WETH_HAIRCUT]]
+    with boa.env.prank(attester), boa.reverts("registry: debt without debtors"):
+        registry.attest(*old, *empty_register)
+    assert registry.latest_epoch() == 0
+
+
+def test_a_published_fake_debtor_is_caught_on_chain_and_by_the_audit(
+    registry, attester, custody, breaker, usdc, weth, stranger
+):
+    tree = ftx_tree(usdc, weth)
+    register = build_register(tree, **valuation())
+    usdc.mint(custody, 100)
+    attest_tree(registry, attester, tree, register=register)
+    # The net ratio still reads 100 % (200 owed - 100 "receivable"); the gross ratio shows the hole.
+    assert registry.reserve_ratio_bps(usdc) == 10_000
+    assert registry.gross_ratio_bps(usdc) == 5_000
+    assert registry.check_solvency() is False
+    # The register is public: the fake debtor is in it, with nothing to cover its debt.
+    (debtor,) = register.debtors
+    assert debtor.debt == (100, 0) and debtor.equity == (0, 0)
+    args = register.challenge_args(0)
+    assert registry.verify_debtor(1, *args)
+    report = audit(register, Attested.from_attest_args(tree.attestation(register=register)))
+    assert not report.ok and report.uncovered == [0]
+    assert "debtor 0 (leaf 2" in report.failures[0] and "does not cover its debt" in report.failures[0]
+    # Anyone proves it on-chain: Custody halts.
+    with boa.env.prank(stranger):
+        assert registry.challenge_debtor(*args) is True
+    assert breaker.is_halted(custody)
+    assert (breaker.last_reason(custody), breaker.last_metric(custody)) == (RESERVES_UNCOVERED_DEBT, 0)
+    (event,) = [e for e in registry.get_logs() if type(e).__name__ == "DebtorUncovered"]
+    assert (event.index, event.commitment, event.collateral_value) == (0, debtor.commitment, 0)
+    assert event.debt_value == 100 * USDC_PRICE * 10_000
+
+
+def test_a_fake_debtor_with_collateral_moves_the_shortfall_to_the_collateral_asset(
+    registry, attester, custody, breaker, usdc, weth
+):
+    # To be covered, the fake debtor needs 100 USDC / (2,000 x 80 %) = 0.0625 WETH of equity, which is
+    # itself a liability of the tree: the exchange holds no WETH for it, so the solvency check trips.
+    tree = ftx_tree(usdc, weth, fake_debtor_collateral=625 * 10**14)
+    register = build_register(tree, **valuation())
+    usdc.mint(custody, 100)
+    attest_tree(registry, attester, tree, register=register)
+    report = audit(register, Attested.from_attest_args(tree.attestation(register=register)))
+    assert report.ok, report.failures
+    assert registry.challenge_debtor(*register.challenge_args(0)) is False
+    assert registry.reserve_ratio_bps(weth) == 0
+    assert registry.check_solvency() is True
+    assert breaker.is_halted(custody)
+    assert breaker.last_reason(custody) == RESERVES_SHORTFALL
+
+
+def test_a_covered_debtor_cannot_be_challenged_and_a_stranger_entry_is_refused(
+    registry, attester, custody, breaker, usdc, weth
+):
+    borrower = (boa.env.generate_address("borrower"), [-1_000, 10**18])  # 1,000 USDC against 1 WETH
+    saver = (boa.env.generate_address("saver"), [5_000, 0])
+    tree = build_account_tree(1, [usdc.address, weth.address], [saver, borrower], SECRET)
+    register = build_register(tree, **valuation())
+    attest_tree(registry, attester, tree, register=register)
+    assert registry.register(1) == (register.register_root.hash, 1)
+    assert registry.latest_valuation() == ([USDC_PRICE, WETH_PRICE], [0, WETH_HAIRCUT])
+    assert registry.challenge_debtor(*register.challenge_args(0)) is False
+    assert not breaker.is_halted(custody)
+    commitment, equity, debt, *proof = register.challenge_args(0)
+    forged = (commitment, equity, [debt[0] + 1, 0], *proof)
+    assert not registry.verify_debtor(1, *forged)
+    with boa.reverts("registry: not in the latest debtors' register"):
+        registry.challenge_debtor(*forged)
+    # The saver's leaf (a creditor) is not in the register.
+    creditor = tree.proof(0).contract_args()[1:]
+    assert not registry.verify_debtor(1, *creditor)
+
+
+def test_the_register_event_carries_the_valuation(registry, attester, usdc, weth):
+    tree = ftx_tree(usdc, weth, fake_debtor_collateral=10**17)
+    register = build_register(tree, **valuation())
+    attest_tree(registry, attester, tree, register=register)
+    (event,) = [e for e in registry.get_logs() if type(e).__name__ == "RegisterPosted"]
+    assert (event.epoch, event.register_root, event.debtor_count) == (1, register.register_root.hash, 1)
+    assert (event.register_equity, event.prices, event.haircuts_bps) == ([0, 10**17], *valuation().values())
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"debtor_count": 4}, "registry: more debtors than leaves"),
+        ({"prices": [0, WETH_PRICE]}, "registry: zero price"),
+        ({"haircuts_bps": [0, 10_001]}, "registry: haircut above 10000 bps"),
+        ({"haircuts_bps": [0]}, "registry: array lengths differ"),
+        ({"register_equity": [0, 1]}, "registry: debtors' equity above total equity"),
+        ({"prices": [], "haircuts_bps": []}, "registry: a register needs prices and haircuts"),
+    ],
+)
+def test_attest_refuses_a_malformed_register(registry, attester, usdc, weth, change, reason):
+    tree = ftx_tree(usdc, weth)
+    args = {**tree.attestation(**valuation()), **change}
+    with boa.env.prank(attester), boa.reverts(reason):
+        registry.attest(*args.values())
+    assert registry.latest_epoch() == 0
+
+
+def test_an_epoch_without_debt_has_an_empty_register(registry, attester, usdc, weth):
+    tree = accounts_tree(1, [usdc.address, weth.address], [[5, 0], [0, 7]])
+    args = tree.attestation(**valuation())
+    assert (args["register_root"], args["debtor_count"]) == (b"\x00" * 32, 0)
+    attest_tree(registry, attester, tree, **valuation())
+    assert registry.register(1) == (b"\x00" * 32, 0)
+    with boa.env.prank(attester), boa.reverts("registry: empty register has root 0"):
+        registry.attest(
+            *{**tree.attestation(**valuation()), "epoch": 2, "register_root": b"\x01" * 32}.values()
+        )
+
+
+# -- paid withdrawals are not a shortfall (issue 14.5, the registry's half) ------------------------------
+
+
+@pytest.fixture
+def paying_custody(custody, registry, governor, usdc):
+    """Custody pays USDC withdrawals (the governor is its operator) and the registry reads its payouts."""
+    with boa.env.prank(governor):
+        custody.set_token(usdc, True, 10**12, 10**12, HOUR)
+        registry.set_custody(custody)
+    return custody
+
+
+def test_a_paid_withdrawal_never_looks_like_a_shortfall(
+    registry, attester, paying_custody, breaker, governor, usdc, stranger
+):
+    custody = paying_custody
+    usdc.mint(custody, 1_000)
+    with boa.env.prank(attester):
+        registry.attest(1, b"\x01" * 32, [usdc.address], [1_000], [0], 3)
+    assert registry.reserve_ratio_bps(usdc) == 10_000
+    # The attack as reported: a user withdraws 1 USDC she owns, a stranger calls check_solvency.
+    with boa.env.prank(governor):
+        custody.withdraw(b"\x01" * 32, boa.env.generate_address("alice"), usdc, 1)
+    assert custody.paid_out(usdc) == 1 and registry.reserves(usdc) == 999
+    assert registry.paid_since(usdc) == 1
+    assert registry.liabilities(usdc) == 999
+    assert registry.reserve_ratio_bps(usdc) == 10_000
+    assert registry.gross_ratio_bps(usdc) == 10_000
+    with boa.env.prank(stranger):
+        assert registry.check_solvency() is False
+    assert not breaker.is_halted(custody)
+    # Ten large withdrawals the same day: still no shortfall.
+    with boa.env.prank(governor):
+        for i in range(2, 12):
+            custody.withdraw(i.to_bytes(32, "big"), boa.env.generate_address(f"user{i}"), usdc, 99)
+    assert registry.liabilities(usdc) == registry.reserves(usdc) == 9
+    assert registry.check_solvency() is False
+    # A real loss still trips: reserves leave Custody without a payout.
+    with boa.env.prank(custody.address):
+        usdc.transfer(stranger, 1)
+    assert registry.check_solvency() is True
+    assert breaker.last_reason(custody) == RESERVES_SHORTFALL
+
+
+def test_the_next_epoch_starts_from_the_payouts_at_its_attestation(
+    registry, attester, paying_custody, governor, usdc
+):
+    custody = paying_custody
+    usdc.mint(custody, 1_000)
+    with boa.env.prank(attester):
+        registry.attest(1, b"\x01" * 32, [usdc.address], [1_000], [0], 3)
+    with boa.env.prank(governor):
+        custody.withdraw(b"\x01" * 32, boa.env.generate_address("alice"), usdc, 300)
+    assert registry.liabilities(usdc) == 700
+    with boa.env.prank(attester):  # the engine's next epoch no longer owes the 300
+        registry.attest(2, b"\x02" * 32, [usdc.address], [700], [0], 3)
+    assert registry.paid_since(usdc) == 0 and registry.liabilities(usdc) == 700
+    assert registry.reserve_ratio_bps(usdc) == 10_000
+
+
+def test_set_custody_is_governed_and_evented(registry, governor, custody, stranger):
+    assert registry.custody() == "0x" + "00" * 20
+    with boa.env.prank(governor):
+        registry.set_custody(custody)
+    (event,) = [e for e in registry.get_logs() if type(e).__name__ == "CustodySet"]
+    assert event.custody == custody.address == registry.custody()
+    with boa.env.prank(stranger), boa.reverts("access_control: account is missing role"):
+        registry.set_custody(stranger)
