@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from offchain.api import views
+from offchain.api import messages, views
 from offchain.api.auth import Sessions
 from offchain.api.errors import ApiError
 from offchain.api.nonces import NonceBook
@@ -83,11 +83,14 @@ class ApiContext:
                 headers={"Retry-After": str(int(wait) + 1)},
             )
 
-    def refused(self, events: list, cmd: str, account: str) -> None:
-        """Raise the engine's rejection of our command (timers due before it may have run too)."""
+    def refused(self, events: list, cmd: str, account: str, request: dict | None = None) -> None:
+        """Raise the engine's rejection of our command (timers due before it may have run too), worded
+        for the client in decimal units (`messages.py`) from the `request` it sent."""
         for e in events:
             if isinstance(e, Rejected) and e.cmd == cmd and e.account == account:
-                raise ApiError(e.code, e.message)
+                asked = {"ref": e.ref, **(request or {})}
+                engine = self.service.engine
+                raise ApiError(e.code, messages.explain(engine, e.code, e.message, asked, account))
 
     def submit_wire(self, wire: dict, account: str) -> list:
         """Parse `wire` (decimal strings), submit it and raise the engine's refusal; hold `service.lock`."""
@@ -96,7 +99,7 @@ class ApiContext:
         except CommandFormatError as exc:
             raise ApiError("bad_request", str(exc)) from None
         events = self.service.submit(cmd)
-        self.refused(events, wire["cmd"], account)
+        self.refused(events, wire["cmd"], account, wire)
         return events
 
     def formatted(self, engine: Any, events: list, account: str) -> list[dict]:

@@ -8,6 +8,7 @@ see docs/engine.md) and HTTP 400, or 404 for the `unknown_*` codes.
 from __future__ import annotations
 
 import logging
+import uuid
 
 from pydantic import BaseModel
 
@@ -93,10 +94,11 @@ def install_handlers(app, telemetry) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
+        from offchain.api.messages import invalid
+
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
         telemetry.inc("breakwater_api_refusals_total", "bad_request")
-        return error_response("bad_request", f"{where}: {first.get('msg', 'invalid')}", 422)
+        return error_response("bad_request", invalid(first), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
@@ -114,5 +116,23 @@ def install_handlers(app, telemetry) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response("internal", "internal error", 500)
+        return internal_error(request.method, request.url.path, exc)
+
+
+def internal_error(method: str, path: str, exc: BaseException | None = None):
+    """A 500 that tells the client nothing of the failure but a request id; the log has the detail
+    (the traceback, under the same id)."""
+    request_id = uuid.uuid4().hex[:16]
+    log.error("unhandled error on %s %s (request id %s)", method, path, request_id, exc_info=exc or True)
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(
+        {
+            "code": "internal",
+            "message": f"the exchange could not answer this request (an internal error, request id "
+            f"{request_id}); quote the id to the operator",
+            "request_id": request_id,
+        },
+        status_code=500,
+        headers={"X-Request-ID": request_id},
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from offchain.api import views
+from offchain.api import messages, views
 from offchain.api.errors import ApiError
 from offchain.api.models import OrderResult
 from offchain.api.signing import SignatureError, account_name, verify
@@ -72,14 +72,14 @@ def build(wire: dict):
 
 
 def order_result(
-    ctx: Any, engine: Any, events: list | Exception, account: str, client_id: str
+    ctx: Any, engine: Any, events: list | Exception, account: str, client_id: str, msg: dict | None = None
 ) -> OrderResult:
     """The answer to one order, built under the lock right after it was applied."""
     if isinstance(events, Exception):
         raise events
     for e in events:
         if isinstance(e, Rejected) and e.cmd == "order" and e.account == account:
-            raise ApiError(e.code, e.message)
+            raise ApiError(e.code, messages.explain(engine, e.code, e.message, msg, account))
     oid = next(
         e.oid for e in events if e.EVENT == "accepted" and e.account == account and e.client_id == client_id
     )
@@ -103,7 +103,7 @@ def place(ctx: Any, msg: dict, signature: str) -> OrderResult:
     try:
         future = ctx.service.submit_group(
             [build(order_wire(account, msg))],
-            lambda engine, results: order_result(ctx, engine, results[0], account, client_id),
+            lambda engine, results: order_result(ctx, engine, results[0], account, client_id, msg),
             nonce=row,
         )
     except BaseException:

@@ -505,6 +505,16 @@ def format_event(engine: Any, event: dict) -> dict:
             out[key] = units(engine, settle, value)
         elif abs(value) >= SAFE_JSON_INT:
             out[key] = str(value)
+    if event.get("event") == "rejected":  # the engine words it in atoms: the client reads decimal units
+        from offchain.api import messages  # it words amounts with this module's helpers
+
+        out["message"] = messages.explain(
+            engine,
+            event.get("code", ""),
+            event.get("message", ""),
+            {"ref": event.get("ref", "")},
+            event.get("account", ""),
+        )
     return out
 
 
