@@ -335,7 +335,15 @@ def verify(domain: Domain, primary_type: str, message: dict, signature: str, now
     signer = recover(domain, primary_type, message, signature)
     claimed = account_name(message["account"])
     if signer != claimed:
-        raise SignatureError("bad_signature", f"signed by {signer}, not by {claimed}")
+        raise SignatureError(
+            "bad_signature",
+            f"the signature is not {claimed}'s (it recovers {signer}): signed by another key, or for "
+            "another exchange or chain (GET /eip712 has the domain)",
+        )
     if int(message["expiry"]) <= now_s:
-        raise SignatureError("expired", f"request expired at {message['expiry']} (now {now_s})")
+        raise SignatureError(
+            "expired",
+            f"the request expired {now_s - int(message['expiry'])} s ago (expiry {message['expiry']}, "
+            f"now {now_s}, unix seconds): sign it again with a later expiry",
+        )
     return claimed
