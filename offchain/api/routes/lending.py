@@ -2,25 +2,28 @@
 feature): per account and asset, auto-lend on or off.
 
 The default is **on** (the engine's: a positive balance is supplied to its asset's lending pool and
-earns the supply rate); it is shown as such (`default: true`, `source: "default"`) until the account
-chooses. `POST /accounts/{account}/lending` (signed EIP-712 `Lend`: asset, enabled) switches one
+earns the supply rate), shown as `default: true` beside each asset's `enabled`. `POST /accounts/{account}/lending` (signed EIP-712 `Lend`: asset, enabled) switches one
 asset; the engine's `lend` command takes the balance out of (or back into) the pool from that
 instant, so an opted-out balance earns nothing and cannot be borrowed by anyone. `GET` shows, per
-listed asset: `enabled`, `source`, what the account supplies now and the supply APR.
+listed asset: `enabled`, what the account supplies now and the supply APR (private, like
+every account read: the account's read session, `offchain/api/auth.py`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi import Path as PathParam
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
-from offchain.api import views
+from offchain.api import auth, views
 from offchain.api.context import ACCOUNT_PATTERN, SIGNED, ApiContext, named
 from offchain.api.errors import ApiError, responses
 from offchain.api.models import Address, Expiry, Signature, Uint256
+
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(auth.bearer)]
 
 
 class LendMessage(BaseModel):
@@ -49,15 +52,12 @@ def lending_view(engine: Any, name: str, rates: dict[str, dict] | None = None) -
     if risk is None:
         return out
     acct = engine.accounts.get(name)
-    configured = getattr(risk, "configured_lend", None)
     for asset in sorted(risk.pools):
         pool = risk.pools[asset]
         balance = acct.balance.get(asset, 0) if acct is not None else 0
         enabled = name not in pool.opted_out
-        chosen = configured(name, asset) if callable(configured) else (None if enabled else False)
         entry = {
             "enabled": enabled,
-            "source": "default" if chosen is None else "account",
             "supplied": views.units(engine, asset, pool.supplies(name, balance)),
             "not_lent": views.units(engine, asset, balance if balance > 0 and not enabled else 0),
         }
@@ -74,11 +74,14 @@ def router(ctx: ApiContext) -> APIRouter:
 
     @api.get(
         "/accounts/{account}/lending",
-        responses=responses("bad_request"),
-        summary="Auto-lend per asset: on or off, what is supplied, the supply APR",
+        responses=responses("bad_request", *auth.PRIVATE),
+        summary="Auto-lend per asset: on or off, what is supplied, the supply APR (the account's read session)",
     )
-    def get_lending(account: Annotated[str, PathParam(pattern=ACCOUNT_PATTERN)]) -> dict:
+    def get_lending(
+        request: Request, account: Annotated[str, PathParam(pattern=ACCOUNT_PATTERN)], _: Bearer = None
+    ) -> dict:
         name = named(account)
+        auth.owner(ctx, request, name)
         return service.read(
             lambda engine: lending_view(engine, name, ctx.rates.get(engine, service.clock_ms()))
         )

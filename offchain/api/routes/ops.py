@@ -18,7 +18,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from offchain.api.context import SIGNED, ApiContext
-from offchain.api.errors import ApiError, responses
+from offchain.api.errors import ApiError, ErrorBody, responses
 from offchain.api.models import Address, Expiry, Signature, Uint256
 from offchain.api.prometheus import CONTENT_TYPE
 from offchain.api.signing import account_name
@@ -69,7 +69,10 @@ def router(ctx: ApiContext) -> APIRouter:
     @api.post(
         "/ops/designations",
         tags=["operator"],
-        responses=responses(*SIGNED, "not_operator", "bond_not_held", "bond_too_small", "bad_bond"),
+        responses={
+            **responses(*SIGNED, "not_found", "bond_not_held", "bond_too_small", "bad_bond"),
+            403: {"model": ErrorBody, "description": "not_operator"},
+        },
         summary="Operator: designate or revoke a liquidity provider or authorised participant",
     )
     def designate(body: Annotated[SignedDesignation, Body()]) -> dict:
