@@ -206,6 +206,8 @@ def account_view(engine: Any, name: str, rates: dict[str, dict] | None = None) -
     if risk is not None:
         out["positions"] = _positions(engine, risk, name)
         out["margin"] = _margin(engine, risk, name)
+    if risk is not None:  # the auto-lend choice per asset (on by default; `POST .../lending` turns it off)
+        out["lend"] = {asset: name not in pool.opted_out for asset, pool in sorted(risk.pools.items())}
     out["open_orders"] = [order_view(engine, o) for o in engine.open_orders(name)]
     return out
 

@@ -150,6 +150,7 @@ def test_lend_is_on_by_default_shown_and_off_stops_interest_and_leaves_the_pool(
     assert off.json()["assets"]["USDC"]["enabled"] is False
     assert off.json()["assets"]["USDC"]["supplied"] == "0"
     assert off.json()["assets"]["USDC"]["not_lent"] == "100000"
+    assert reader.account()["lend"] == {"USDC": False, "USDE": True}
     risk = next(m for m in service.engine.modules if m.name == "risk")
     assert risk.pool_totals("USDC")[0] == 10_001_000 * 10**6  # the maker's and the impostor's only
 
