@@ -242,8 +242,10 @@ def _report(
             "Anyone can prove an uncovered debtor on-chain (Custody halts): "
             "ReserveRegistry.challenge_debtor with its register proof (Register.challenge_args)."
         )
+    count = len(report.failures)
     lines.append(
-        f"NOT AUDITED: epoch {attested.epoch}'s register does not check out ({len(report.failures)} failures)."
+        f"NOT AUDITED: epoch {attested.epoch}'s register does not check out "
+        f"({count} failure{'' if count == 1 else 's'})."
     )
     return lines
 
