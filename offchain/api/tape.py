@@ -18,8 +18,11 @@ PostgreSQL database:
   shaded; `indicative` uncross prices (detail = volume) during cool-down and auction;
 - `api_tape_meta (name, value)`: `seq`, the last journal entry whose trades are written.
 
-What is lost in a crash: only rows still pending (at most `flush_ms` of them); the journal itself is
-never touched here. A restart reads the newest `TAPE_SIZE` trades per market back into memory.
+Restarts and gaps: a restart reads the newest `TAPE_SIZE` trades per market back into memory, then
+catches up with the journal (the API was not attached, or crashed before a flush): it replays the
+journal entries after `seq` on an engine of its own (from the latest snapshot when that is old enough)
+and keeps what they produced only if the replay ends in the exchange's own state hash. History
+readers wait for that catch-up; the journal itself is never written here.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ class _Db:
         with self.lock:
             return list(self.conn.execute(self.sql(text), args).fetchall())
 
-    def write(self, trades: list[tuple], marks: list[tuple], seq: int) -> None:
+    def write(self, trades: list[tuple], marks: list[tuple], seq: int | None) -> None:
         """Insert the rows (a row already there is kept: several apps may feed one database)."""
         if self.conn is None:
             return
@@ -100,11 +103,12 @@ class _Db:
                         cur.executemany(self.sql(_TRADE_INSERT) + " ON CONFLICT DO NOTHING", trades)
                     if marks:
                         cur.executemany(self.sql(_MARK_INSERT) + " ON CONFLICT DO NOTHING", marks)
-                    cur.execute(
-                        "INSERT INTO api_tape_meta (name, value) VALUES ('seq', %s)"
-                        " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-                        (str(seq),),
-                    )
+                    if seq is not None:
+                        cur.execute(
+                            "INSERT INTO api_tape_meta (name, value) VALUES ('seq', %s)"
+                            " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                            (str(seq),),
+                        )
                 return
             conn.execute("BEGIN")
             try:
@@ -157,7 +161,12 @@ class PersistentTape(TradeTape):
         self._load()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if self.db.conn is not None:
+        self._caught_up = self.db.conn is None
+        self._written_seq = 0
+        self.ready = threading.Event()  # set once the tape has caught up with the journal
+        if self.db.conn is None:
+            self.ready.set()
+        else:
             self._thread = threading.Thread(target=self._run, name="tape-writer", daemon=True)
             self._thread.start()
 
@@ -185,6 +194,19 @@ class PersistentTape(TradeTape):
     # -- the sequencer side (under the service lock: appends only) --------------------------------
     def observe(self, events: list[dict]) -> None:
         super().observe(events)
+        runner = getattr(self.service, "runner", None)
+        trades, marks = self._collect(events, getattr(self.service, "engine", None))
+        self._add(trades, marks, getattr(runner, "seq", 0))
+
+    def _add(self, trades: list[tuple], marks: list[tuple], seq: int) -> None:
+        if trades or marks:
+            with self._pending_lock:
+                self._pending_trades.extend(trades)
+                self._pending_marks.extend(marks)
+                self._pending_seq = max(self._pending_seq, seq)
+
+    def _collect(self, events: list[dict], engine: Any) -> tuple[list[tuple], list[tuple]]:
+        """The rows of one command's events; `engine` is in the state right after it."""
         trades: list[tuple] = []
         marks: list[tuple] = []
         touched: dict[str, int] = {}
@@ -210,7 +232,7 @@ class PersistentTape(TradeTape):
                     if isinstance(market, str):
                         self._mark(marks, market, "pool", e["ts"], str(pool["index_price"]), "")
         if touched:
-            markets = getattr(getattr(self.service, "engine", None), "markets", {})
+            markets = getattr(engine, "markets", {})
             for symbol, ts in touched.items():
                 market = markets.get(symbol)
                 if market is None:
@@ -218,12 +240,79 @@ class PersistentTape(TradeTape):
                 for kind, value in (("index", market.index_price), ("mark", market.mark_price)):
                     if value is not None:
                         self._mark(marks, symbol, kind, ts, str(value), "")
-        if trades or marks:
-            seq = getattr(getattr(self.service, "runner", None), "seq", 0)
-            with self._pending_lock:
-                self._pending_trades.extend(trades)
-                self._pending_marks.extend(marks)
-                self._pending_seq = max(self._pending_seq, seq)
+        return trades, marks
+
+    # -- catching up with the journal ------------------------------------------------------------
+    def _catch_up(self) -> None:
+        """Replay the journal entries the tape has not seen (the API was not running, or crashed
+        before a flush) on an engine of our own, and write their trades, prices and states."""
+        try:
+            self._replay()
+            self.flush()
+            self._reload()
+        except Exception:
+            log.exception("tape: catching up with the journal failed; the tape may miss older trades")
+        finally:
+            self._caught_up = True
+            self.flush()
+            self.ready.set()
+
+    def _replay(self) -> None:
+        runner = getattr(self.service, "runner", None)
+        store = getattr(runner, "store", None)
+        if runner is None or store is None:
+            return
+        done = self.stored_seq()
+        with self.service.lock:
+            head = runner.seq
+            # the replay must end in this state, or it was not this exchange's engine
+            want = runner.engine.state_hash() if done < head else None
+        with self._pending_lock:
+            self._pending_seq = max(self._pending_seq, head)
+        if done >= head:
+            return
+        from offchain.core.codec import command_from_dict, event_to_dict
+        from offchain.core.engine import Engine
+        from offchain.store import open_store
+
+        reader = open_store(store.url)
+        try:
+            fresh = Engine()
+            engine, seq = fresh, 0
+            snap = reader.latest()
+            if snap is not None and snap.seq <= done:
+                engine, seq = type(fresh).restore(snap.blob, modules=fresh.modules), snap.seq
+            log.info("tape: replaying journal entries %d..%d for the tape", seq + 1, head)
+            found: list = []
+            for entry_seq, record in reader.read_from(seq + 1):
+                if entry_seq > head or self._stop.is_set():
+                    break
+                events = engine.apply(command_from_dict(record))
+                if entry_seq > done and events:
+                    found.append(self._collect([event_to_dict(e) for e in events], engine))
+                seq = entry_seq
+        finally:
+            reader.close()
+        if seq != head or engine.state_hash() != want:
+            log.warning(
+                "tape: the journal's replay did not reach the exchange's state; not used for the tape"
+            )
+            return
+        for trades, marks in found:
+            self._add(trades, marks, head)
+
+    def _reload(self) -> None:
+        """Read the newest trades back into memory (after a catch-up added older ones)."""
+        with self.service.lock:
+            self.flush()
+            fresh = PersistentTape.__new__(PersistentTape)
+            fresh.size, fresh.by_symbol, fresh.db, fresh._last = self.size, {}, self.db, {}
+            PersistentTape._load(fresh)
+            for symbol, tape in fresh.by_symbol.items():
+                newest = {t["tid"] for t in tape}
+                live = [t for t in self.by_symbol.get(symbol, ()) if t["tid"] not in newest]
+                tape.extend(live)
+                self.by_symbol[symbol] = deque(sorted(tape, key=lambda t: t["tid"]), maxlen=self.size)
 
     def _mark(self, out: list, symbol: str, kind: str, ts: int, value: str, detail: str, force=False) -> None:
         key = (symbol, kind)
@@ -234,6 +323,7 @@ class PersistentTape(TradeTape):
 
     # -- the writer ----------------------------------------------------------------------------
     def _run(self) -> None:
+        self._catch_up()
         while not self._stop.wait(self.flush_ms / 1000):
             try:
                 self.flush()
@@ -247,15 +337,23 @@ class PersistentTape(TradeTape):
                 trades, self._pending_trades = self._pending_trades, []
                 marks, self._pending_marks = self._pending_marks, []
                 seq = self._pending_seq
-            if not trades and not marks:
+            # the journal position is recorded only once the catch-up is done
+            seq_now = seq if self._caught_up and seq > self._written_seq else None
+            if not trades and not marks and seq_now is None:
                 return
             try:
-                self.db.write(trades, marks, seq)
+                self.db.write(trades, marks, seq_now)
+                if seq_now is not None:
+                    self._written_seq = seq_now
             except BaseException:
                 with self._pending_lock:
                     self._pending_trades[:0] = trades
                     self._pending_marks[:0] = marks
                 raise
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the catch-up with the journal is done (readers of history call it)."""
+        self.ready.wait(timeout)
 
     def close(self) -> None:
         self._stop.set()
@@ -277,6 +375,7 @@ class PersistentTape(TradeTape):
         if not self.persistent:
             items = [t for t in self.by_symbol.get(symbol, ()) if start_ms <= t["ts"] < end_ms]
             return items[:limit]
+        self.wait_ready()
         self.flush()
         rows = self.db.rows(
             "SELECT tid, symbol, ts, price, qty, taker_side FROM api_trades WHERE symbol = ? AND ts >= ?"
@@ -289,6 +388,7 @@ class PersistentTape(TradeTape):
         if not self.persistent:
             older = [t for t in self.by_symbol.get(symbol, ()) if t["ts"] < ts_ms]
             return older[-1] if older else None
+        self.wait_ready()
         self.flush()
         rows = self.db.rows(
             "SELECT tid, symbol, ts, price, qty, taker_side FROM api_trades WHERE symbol = ? AND ts < ?"
@@ -301,6 +401,7 @@ class PersistentTape(TradeTape):
         """`(ts, value, detail)` of one kind in the window, oldest first, with the last one before it."""
         if not self.persistent:
             return []
+        self.wait_ready()
         self.flush()
         before = self.db.rows(
             "SELECT ts, value, detail FROM api_marks WHERE symbol = ? AND kind = ? AND ts < ?"

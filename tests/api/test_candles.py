@@ -209,3 +209,25 @@ def test_aggregate_keeps_first_and_last_in_trade_order():
     a, b = aggregate(trades, 1_000)
     assert (a["open"], a["high"], a["low"], a["close"], a["volume"], a["trades"]) == (5, 9, 4, 4, 6, 3)
     assert (b["t"], b["open"], b["close"]) == (2_000, 6, 6)
+
+
+def test_trades_made_while_no_api_was_attached_are_caught_up_from_the_journal(tmp_path):
+    clock = Clock()
+    service = open_service(tmp_path / "journal.db", clock)
+    for wire in GENESIS:
+        submit(service, **wire)
+    for px in ("1.0001", "1.0007"):
+        trade(service, px, "30")  # no API yet: nobody watches these
+    service.runner.close()
+    venue = Venue.__new__(Venue)
+    venue.path, venue.clock = tmp_path / "journal.db", clock
+    venue.service = open_service(venue.path, clock)  # a restart: recovery replays nothing to anyone
+    venue._open_app()
+    try:
+        venue.app.state.ctx.tape.wait_ready(30)
+        assert [t["price"] for t in venue.get("/trades", symbol=SYMBOL)] == ["1.0007", "1.0001"]
+        (candle,) = venue.get("/candles", symbol=SYMBOL, interval="1h")["candles"]
+        assert (candle["open"], candle["close"], candle["volume"]) == ("1.0001", "1.0007", "60")
+        assert venue.app.state.ctx.tape.stored_seq() == venue.service.runner.seq
+    finally:
+        venue.close()
