@@ -124,8 +124,6 @@ class EarlyWarningActions(BaseModel):
     run_hot_target_bps: int = Field(default=7_000, ge=0, le=10_000)
     """During a run, the hot wallet's target share of net liabilities (seed 000: 60-70 %); the
     shortfall is requested from cold storage."""
-    hold_withdrawals_over: dict[str, int] = Field(default_factory=dict)
-    """During a run, withdrawals of at least this many whole units are flagged for review."""
     whale_cvd_trip_ppm: int = Field(default=15_000, ge=1, le=1_000_000)
     """On a whale transfer of a listed pair's token, that market's breaker trips at this CVD
     (tighter than the default 3 %) for `whale_hold_s`."""
