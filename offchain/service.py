@@ -61,6 +61,7 @@ class ExchangeService:
         self.alerts: deque[dict] = deque(maxlen=MAX_ALERTS)
         self._por_epoch: dict[str, Any] | None = None
         self._por_proofs: Mapping[str, dict] = {}
+        self._por_register: dict | None = None
         self._queue: list[_Work] = []
         self._queued = threading.Condition(threading.Lock())
         self._sequencer: threading.Thread | None = None
@@ -199,15 +200,26 @@ class ExchangeService:
             self._publish([entry])
         return entry
 
-    def publish_por(self, epoch: dict[str, Any], proofs: Mapping[str, dict]) -> None:
-        """Keep the latest attested epoch (root, totals, tx) and each account's salt + proof.
+    def publish_por(
+        self, epoch: dict[str, Any], proofs: Mapping[str, dict], register: dict | None = None
+    ) -> None:
+        """Keep the latest attested epoch (root, totals, tx), each account's salt + proof, and the
+        epoch's public debtors' register (`offchain.por.register`, JSON form).
 
         `proofs` may be lazy (the chain poster cuts each proof from the tree when it is asked for).
         """
         with self.lock:
             self._por_epoch = dict(epoch)
             self._por_proofs = proofs
+            self._por_register = register
             self._publish([{"event": "por_epoch", "ts": self.clock_ms(), **epoch}])
+
+    def por_register(self, epoch: int) -> dict | None:
+        """The debtors' register of `epoch` if it is the latest attested one (public), else None."""
+        with self.lock:
+            if not self._por_epoch or self._por_epoch.get("epoch") != epoch:
+                return None
+            return self._por_register
 
     def por_epoch(self) -> dict[str, Any] | None:
         """The latest attested proof-of-reserves epoch, or None before the first attestation."""
