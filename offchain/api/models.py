@@ -98,16 +98,17 @@ class CancelResult(BaseModel):
 
 class Withdrawal(BaseModel):
     """One withdrawal: `requested` (debited, owed on-chain) until Custody pays it (`paid`, with `tx`)
-    or refuses it for good (`refunded`: the amount is back in the balance, `reason` says why)."""
+    or refuses it for good (`refunded`: the amount is back in the balance, `reason` says why);
+    `queued` while Custody holds it for its outflow window (`tx` queued it; it pays later)."""
 
     wid: int
     account: str
     asset: str
     amount: str
-    status: Literal["requested", "paid", "refunded"]
+    status: Literal["requested", "queued", "paid", "refunded"]
     requested_ts: int = Field(description="ms since the epoch")
     paid_ts: int | None = Field(description="ms since the epoch; null unless paid")
-    tx: str = Field(description='the Custody.withdraw transaction, "" unless paid')
+    tx: str = Field(description='the Custody transaction that paid (or, queued, held) it; "" otherwise')
     refunded_ts: int | None = Field(default=None, description="ms since the epoch; null unless refunded")
     reason: str = Field(default="", description='why Custody could not pay it, "" unless refunded')
 

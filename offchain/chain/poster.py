@@ -7,7 +7,11 @@
   and journaling never pays twice: a paid request is only journaled. A refusal is sorted by
   `offchain.chain.refusals`: transient ones are retried (one alert per new problem), one that
   cannot clear is refunded at once, one that may clear (the user's rolling outflow limit) is
-  refunded once the withdrawal is `withdrawal_refund_after_s` old. A refund (`withdrawal_refunded`)
+  refunded once the withdrawal is `withdrawal_refund_after_s` old. A withdrawal Custody holds (its
+  global outflow limit had no room: `WithdrawalQueued`) is journaled `withdrawal_queued` (the user
+  sees it queued), never resent, refunded or counted paid: the poster `claim`s it once
+  `Custody.claimable` says so (anyone may), and journals it paid when `is_paid` says so; a held
+  withdrawal the governor cancels is refunded. A refund (`withdrawal_refunded`)
   is journaled only after `Custody.is_paid` says no and with no transaction of the daemon's key
   pending, and the engine then no longer owes it, so it is never paid afterwards: paid once or
   refunded once, never both.
@@ -39,7 +43,13 @@ from offchain.chain.sender import ChainUnavailable, TxFailed, TxSender
 from offchain.chain.state import DaemonState
 from offchain.chain.watcher import engine_module
 from offchain.core.codec import format_units
-from offchain.core.treasury import MAX_REFUND_REASON, CoverPaid, WithdrawalPaid, WithdrawalRefunded
+from offchain.core.treasury import (
+    MAX_REFUND_REASON,
+    CoverPaid,
+    WithdrawalPaid,
+    WithdrawalQueued,
+    WithdrawalRefunded,
+)
 from offchain.por import Tree, build_account_tree
 
 log = logging.getLogger(__name__)
@@ -107,6 +117,7 @@ class ChainPoster:
         self._covers_block: int | None = None
         self._settle_symbol: str | None = None
         self.refund_after_ms = int(settings.withdrawal_refund_after_s * 1000)
+        self._queued: set[int] = set()  # withdrawals journaled `withdrawal_queued` by this process
         self.paid = 0  # withdrawals this process paid on-chain
         self.refunded = 0  # withdrawals this process refunded
         self.covered = 0  # covers this process paid on-chain
@@ -191,6 +202,11 @@ class ChainPoster:
             return self._refund(wid, account, asset, amount, f"{asset} to {account} has no on-chain form")
         if paused:
             return False  # Custody refuses while halted; the engine stops new requests meanwhile
+        held = int(self.custody.functions.withdrawal_state(rid).call())
+        if held == refusals.STATE_QUEUED:
+            return self._claim_held(wid, rid)
+        if held == refusals.STATE_CANCELLED:
+            return self._refund(wid, account, asset, amount, refusals.CANCELLED)
         call = self.custody.functions.withdraw(rid, account, token.address, amount)
         try:
             receipt = self.sender.send(call)
@@ -199,19 +215,54 @@ class ChainPoster:
                 self.custody, self.breaker, token, self.sender.address, rid, account, amount, str(exc)
             )
             return self._refused(wid, account, token, amount, requested_ts, refusal)
-        blocked = self.custody.events.WithdrawalBlocked().process_receipt(receipt, errors=_DISCARD)
-        if blocked:
-            self._defer(
-                ("w", wid),
-                "withdrawal_blocked",
-                f"withdrawal {wid} hit the global outflow limit: Custody halted itself",
-            )
+        if self.custody.events.WithdrawalQueued().process_receipt(receipt, errors=_DISCARD):
+            self._journal_queued(wid, "0x" + bytes(receipt["transactionHash"]).hex())
             return False
         tx = "0x" + bytes(receipt["transactionHash"]).hex()
         self.paid += 1
         log.info("paid withdrawal %d: %d %s to %s (%s)", wid, amount, asset, account, tx)
         self._journal_paid(wid, tx)
         return True
+
+    def _claim_held(self, wid: int, rid: bytes) -> bool:
+        """Claim held withdrawal `wid` once Custody's window has room; journal it paid when it is."""
+        if wid not in self._queued:  # after a restart: journal it queued (the engine refuses a repeat)
+            self._journal_queued(wid, self._find_queuing(rid))
+        if not self.custody.functions.claimable(rid).call():
+            self._defer(
+                ("w", wid), "withdrawal_queued", f"withdrawal {wid} is held by Custody's outflow window"
+            )
+            return False
+        try:
+            receipt = self.sender.send(self.custody.functions.claim(rid))
+        except TxFailed as exc:  # someone else claimed it first, or the window closed again
+            if self.custody.functions.is_paid(rid).call():
+                self._journal_paid(wid, self._find_payment(rid))
+                return True
+            self._defer(("w", wid), "withdrawal_queued", f"withdrawal {wid}: claim refused ({exc})")
+            return False
+        self.paid += 1
+        self._journal_paid(wid, "0x" + bytes(receipt["transactionHash"]).hex())
+        return True
+
+    def _journal_queued(self, wid: int, tx: str) -> None:
+        """Tell the engine (once) that Custody holds `wid`: the user sees it `queued`."""
+        self._queued.add(wid)
+        if not tx:
+            return
+        events = self.service.submit(WithdrawalQueued(0, wid, tx))
+        if events and events[0].EVENT == "withdrawal_queued":
+            log.info("withdrawal %d held by Custody's outflow window (%s)", wid, tx)
+            self.service.alert(
+                "withdrawal_queued", f"withdrawal {wid} is held by Custody's outflow window", wid=wid
+            )
+
+    def _find_queuing(self, rid: bytes) -> str:
+        """Return the hash of the transaction that queued request `rid` ("" if not found in the logs)."""
+        logs = self.custody.events.WithdrawalQueued.get_logs(
+            argument_filters={"request_id": rid}, from_block=self.protocol.deployment.block
+        )
+        return "0x" + bytes(logs[-1]["transactionHash"]).hex() if logs else ""
 
     def _refused(
         self, wid: int, account: str, token: Any, amount: int, requested_ts: int | None, refusal: Any

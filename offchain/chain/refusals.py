@@ -5,13 +5,14 @@ so the poster reads Custody's state after the failure and sorts the refusal into
 
 * ``PERMANENT`` — waiting cannot make Custody pay it: the request id was used for other terms, the
   token has no outflow limits (not allowlisted for withdrawals), the amount is above the user's
-  outflow cap for a whole window, or the withdrawal has no on-chain form. Refund now.
+  outflow cap or the token's global cap for a whole window, the governor cancelled it while Custody
+  held it, or the withdrawal has no on-chain form. Refund now.
 * ``WAIT`` — it may clear by itself: the user's rolling outflow limit relaxes over its window, and a
   revert nobody explains (a token refusing the transfer) may be temporary. Keep retrying; refund once
   the withdrawal is `refund_after` old and still refused (a bounded wait, as an exchange puts a
   withdrawal on hold and returns it after review).
 * ``TRANSIENT`` — the exchange's or the chain's problem, not the user's: Custody halted (a pause,
-  the global outflow limit tripped, a reserve shortfall), the daemon's key without the operator
+  a reserve shortfall), the daemon's key without the operator
   role, too little in the hot wallet, the RPC away, out of gas, a stuck nonce. Keep owing and retry
   for as long as it takes: the alert tells the operator what to fix.
 """
@@ -31,6 +32,9 @@ WAIT = "wait"
 TRANSIENT = "transient"
 NO_TERMS = b"\x00" * 32
 REUSED = "custody: request id reused with other terms (this withdrawal was never paid)"
+CANCELLED = "custody: the governor cancelled this withdrawal while Custody held it"
+# Custody.withdrawal_state answers (contracts/Custody.vy STATE_*).
+STATE_UNKNOWN, STATE_QUEUED, STATE_PAID, STATE_CANCELLED = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -75,11 +79,18 @@ def diagnose(
     f = custody.functions
     if not f.hasRole(f.OPERATOR_ROLE().call(), operator).call():
         return Refusal(TRANSIENT, "the daemon's key lacks Custody.OPERATOR_ROLE")
-    _, account_cap, _, window = f.tokens(token.address).call()
+    if int(f.withdrawal_state(request_id).call()) == STATE_CANCELLED:
+        return Refusal(PERMANENT, CANCELLED)
+    _, account_cap, global_cap, window = f.tokens(token.address).call()
     if int(window) == 0:
         return Refusal(PERMANENT, f"custody: {token.symbol} is not allowlisted for withdrawals")
+    if amount > int(global_cap):
+        cap = format_units(int(global_cap), token.decimals)
+        return Refusal(
+            PERMANENT, f"custody: above the global outflow cap of {cap} {token.symbol} per {window} s"
+        )
     if breaker is not None and breaker.functions.is_halted(custody.address).call():
-        return Refusal(TRANSIENT, "custody: halted (paused or an outflow limit tripped)")
+        return Refusal(TRANSIENT, "custody: halted (paused, or the reserves check tripped it)")
     if int(f.user_headroom(user, token.address).call()) < amount:
         cap = format_units(int(account_cap), token.decimals)
         if amount > int(account_cap):

@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 LOG_CHUNK = 2_000  # blocks per eth_getLogs call
 MAX_BACKOFF_S = 5.0
 BREAKER_EVENTS = ("Tripped", "Paused", "PausedAll", "Resumed", "UnpausedAll")
+# Held withdrawals (issue 14.5): the poster journals them `withdrawal_queued`; these are the alerts.
+CUSTODY_EVENTS = ("WithdrawalQueued", "WithdrawalClaimed", "WithdrawalCancelled")
 MAX_UINT256 = 2**256 - 1
 
 
@@ -513,7 +515,7 @@ class ChainWatcher:
         if self.registry is not None:
             sources.append(("ReserveRegistry", self.registry, ("SolvencyTripped",)))
         if self.custody is not None:
-            sources.append(("Custody", self.custody, ("WithdrawalBlocked",)))
+            sources.append(("Custody", self.custody, CUSTODY_EVENTS))
         for name, contract, events in sources:
             for event_name in events:
                 for entry in getattr(contract.events, event_name).get_logs(from_block=first, to_block=head):

@@ -10,7 +10,10 @@ must do on-chain is in the journal and in `state_hash` (a restart recomputes it 
 * every accepted ``withdraw`` is owed on-chain until ``withdrawal_paid`` names its ``wid`` (the
   daemon sends it once ``Custody.is_paid`` says so) or ``withdrawal_refunded`` gives it back (the
   daemon sends it when Custody refuses it for good: the amount is credited back to the account,
-  with the reason), so a restart knows exactly what to pay. A withdrawal leaves the owed list once,
+  with the reason), so a restart knows exactly what to pay. ``withdrawal_queued`` says that Custody
+  holds it (its global outflow limit had no room: it pays it later, first in first out): it stays
+  owed and its status reads ``queued`` (with the transaction that queued it) until it is paid or
+  refunded. A withdrawal leaves the owed list once,
   so it is either paid or refunded, never both; each account's withdrawals (requested, then paid
   with the transaction or refunded with the reason) are kept for the API to show, the latest
   ``HISTORY_KEEP`` settled ones per account (an owed one is never forgotten);
@@ -59,6 +62,17 @@ class WithdrawalPaid:
     """Withdrawal `wid` is paid on-chain (transaction `tx`): it is no longer owed."""
 
     CMD: ClassVar[str] = "withdrawal_paid"
+    ts: int
+    wid: int
+    tx: str = ""
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class WithdrawalQueued:
+    """Custody holds withdrawal `wid` (transaction `tx` queued it): still owed, paid later on-chain."""
+
+    CMD: ClassVar[str] = "withdrawal_queued"
     ts: int
     wid: int
     tx: str = ""
@@ -116,6 +130,20 @@ class WithdrawalSettled:
 
 @register_event
 @dataclass(slots=True, frozen=True)
+class WithdrawalHeld:
+    """Custody holds a withdrawal until its outflow window has room: still owed, status `queued`."""
+
+    EVENT: ClassVar[str] = "withdrawal_queued"
+    ts: int
+    wid: int
+    account: str
+    asset: str
+    amount: int
+    tx: str
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
 class WithdrawalReturned:
     """A withdrawal left the owed list unpaid: `amount` is back in the account's balance."""
 
@@ -152,6 +180,11 @@ def _protocol(r: Any, ts: int, engine: Any) -> Any:
 @codec.wire("withdrawal_paid")
 def _withdrawal_paid(r: Any, ts: int, engine: Any) -> Any:
     return WithdrawalPaid(ts, r.integer("wid"), r.text("tx", "") or "")
+
+
+@codec.wire("withdrawal_queued")
+def _withdrawal_queued(r: Any, ts: int, engine: Any) -> Any:
+    return WithdrawalQueued(ts, r.integer("wid"), r.text("tx", "") or "")
 
 
 @codec.wire("withdrawal_refunded")
@@ -196,6 +229,7 @@ class TreasuryModule(Module):
             C.Withdraw: lambda cmd: self._on_withdraw(engine, cmd, core_withdraw),
             ProtocolState: lambda cmd: self._on_protocol(engine, cmd),
             WithdrawalPaid: lambda cmd: self._on_paid(engine, cmd),
+            WithdrawalQueued: lambda cmd: self._on_queued(engine, cmd),
             WithdrawalRefunded: lambda cmd: self._on_refunded(engine, cmd),
             CoverPaid: lambda cmd: self._on_cover(engine, cmd),
         }
@@ -207,7 +241,8 @@ class TreasuryModule(Module):
 
     def withdrawals_of(self, account: str) -> list[dict]:
         """Return the account's withdrawals, newest first: `status` is `requested` until paid on-chain
-        (`paid`, with `paid_ts` and `tx`) or refunded (`refunded`, with `refunded_ts` and `reason`)."""
+        (`paid`, with `paid_ts` and `tx`) or refunded (`refunded`, with `refunded_ts` and `reason`);
+        `queued` (with the queuing `tx`) while Custody holds it for its outflow window."""
         return [_record_view(account, record) for record in reversed(self.history.get(account, ()))]
 
     def requested_ts(self, wid: int) -> int | None:
@@ -270,6 +305,19 @@ class TreasuryModule(Module):
         _trim(records)
         return [WithdrawalSettled(cmd.ts, cmd.wid, account, asset, amount, cmd.tx)]
 
+    def _on_queued(self, engine: Engine, cmd: WithdrawalQueued) -> list:
+        owed = self.owed.get(cmd.wid) if type(cmd.wid) is int else None
+        if owed is None:
+            return [self._not_owed(engine, cmd)]
+        if not isinstance(cmd.tx, str) or not cmd.tx:
+            return [engine.reject(cmd, "bad_tx", "the queuing transaction hash is required", str(cmd.wid))]
+        account, asset, amount = owed
+        record = _find(self.history.get(account, []), cmd.wid)
+        if record is None or record[5]:
+            return [engine.reject(cmd, "already_queued", f"withdrawal {cmd.wid} is queued", str(cmd.wid))]
+        record[5] = cmd.tx  # an owed record with a tx: held by Custody (the paying tx replaces it)
+        return [WithdrawalHeld(cmd.ts, cmd.wid, account, asset, amount, cmd.tx)]
+
     def _on_refunded(self, engine: Engine, cmd: WithdrawalRefunded) -> list:
         owed = self.owed.get(cmd.wid) if type(cmd.wid) is int else None
         if owed is None:
@@ -297,7 +345,7 @@ class TreasuryModule(Module):
         _trim(records)
         return [WithdrawalReturned(cmd.ts, cmd.wid, account, asset, amount, cmd.reason)]
 
-    def _not_owed(self, engine: Engine, cmd: WithdrawalPaid | WithdrawalRefunded) -> Any:
+    def _not_owed(self, engine: Engine, cmd: WithdrawalPaid | WithdrawalQueued | WithdrawalRefunded) -> Any:
         """The rejection of a payment or refund of a withdrawal that is not owed (says why, if known)."""
         if type(cmd.wid) is int:
             for records in self.history.values():
@@ -364,7 +412,7 @@ def _find(records: Any, wid: int) -> list | None:
 def _record_view(account: str, record: list) -> dict:
     wid, asset, amount, requested_ts, settled_ts, tx = record[:6]
     refunded = len(record) > 6
-    status = "requested" if settled_ts is None else "refunded" if refunded else "paid"
+    status = "refunded" if refunded else "paid" if settled_ts is not None else "queued" if tx else "requested"
     return {
         "wid": wid,
         "account": account,

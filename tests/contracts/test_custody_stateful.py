@@ -1,8 +1,11 @@
-"""Custody under any sequence of deposits, (re)sent withdrawals, time and resumes (hypothesis).
+"""Custody under any sequence of deposits, (re)sent withdrawals, claims of held ones, time, pauses and
+resumes (hypothesis).
 
-Properties: a request id pays at most once and only with its first terms; what leaves for a user (or
-for everyone) over any stretch of time never exceeds what the rolling limit allows: the cap, plus the
-cap's recovery over that stretch, plus the deposits that bought room back.
+Properties: a request id pays at most once and only with its first terms; a withdrawal the global limit
+has no room for is held, never lost, and held ones pay first in first out; what Custody takes from a
+user's limit (at request) and what leaves for everyone (at payment) over any stretch of time never exceeds
+what the rolling limit allows: the cap, plus the cap's recovery over that stretch, plus the deposits that
+bought room back; `paid_out` is exactly what was paid; a cap breach never halts Custody.
 """
 
 import os
@@ -60,7 +63,9 @@ class CustodyMachine(RuleBasedStateMachine):
             with boa.env.prank(user):
                 self.usdc.approve(self.custody, 2**256 - 1)
         self.paid = {}  # request id -> (user index, amount)
-        self.outflows = {i: [] for i in range(3)}  # user -> [(t, amount)]
+        self.held = []  # [(request, user index, amount)], oldest first
+        self.outflows = {i: [] for i in range(3)}  # user -> [(t, amount)] taken from the user's limit
+        self.payments = []  # [(t, amount)] every payment, when it left
         self.inflows = {i: [] for i in range(3)}
         self.minted = dict.fromkeys(range(3), 0)
         self.halted = False
@@ -85,6 +90,14 @@ class CustodyMachine(RuleBasedStateMachine):
             self.custody.deposit(self.usdc, amount)
         self.inflows[who].append((self.now, amount))
 
+    def _terms(self, request):
+        if request in self.paid:
+            return self.paid[request]
+        for r, who, amount in self.held:
+            if r == request:
+                return (who, amount)
+        return None
+
     @rule(
         request=st.integers(1, 12),
         who=st.integers(0, 2),
@@ -94,8 +107,9 @@ class CustodyMachine(RuleBasedStateMachine):
         request_id = request.to_bytes(32, "big")
         user = self.users[who]
         before = self.usdc.balanceOf(user)
-        if request in self.paid:
-            if self.paid[request] != (who, amount):
+        known = self._terms(request)
+        if known is not None:
+            if known != (who, amount):
                 with boa.env.prank(self.operator), boa.reverts("custody: request id reused with other terms"):
                     self.custody.withdraw(request_id, user, self.usdc, amount)
                 return
@@ -114,18 +128,43 @@ class CustodyMachine(RuleBasedStateMachine):
             assert exc.stack_trace.last_frame.pretty_vm_reason == "custody: user outflow limit"
             assert self.usdc.balanceOf(user) == before
             return
+        self.outflows[who].append((self.now, amount))
         if paid:
             self.paid[request] = (who, amount)
-            self.outflows[who].append((self.now, amount))
+            self.payments.append((self.now, amount))
             assert self.usdc.balanceOf(user) == before + amount
-        else:  # refused by the global limit: the breaker stands tripped, nothing moved
-            assert self.breaker.is_halted(self.custody)
+        else:  # held by the global limit: nothing moved, nothing halted
+            assert self.custody.withdrawal_state(request_id) == 1
             assert self.usdc.balanceOf(user) == before
-            self.halted = True
+            self.held.append((request, who, amount))
+
+    @precondition(lambda self: self.held)
+    @rule(pick=st.integers(0, 3))
+    def anyone_claims(self, pick):
+        request, who, amount = self.held[min(pick, len(self.held) - 1)]
+        request_id = request.to_bytes(32, "big")
+        if not self.custody.claimable(request_id):
+            with boa.reverts():
+                self.custody.claim(request_id)
+            return
+        assert not self.halted and request == self.held[0][0]  # first in, first out
+        before = self.usdc.balanceOf(self.users[who])
+        self.custody.claim(request_id)
+        assert self.usdc.balanceOf(self.users[who]) == before + amount
+        self.held.pop(0)
+        self.paid[request] = (who, amount)
+        self.payments.append((self.now, amount))
+
+    @precondition(lambda self: not self.halted)
+    @rule()
+    def guardian_pauses(self):
+        with boa.env.prank(self.governor):
+            self.breaker.pause(self.custody)
+        self.halted = True
 
     @precondition(lambda self: self.halted)
     @rule()
-    def governor_resumes_after_review(self):
+    def governor_resumes(self):
         with boa.env.prank(self.governor):
             self.breaker.resume(self.custody)
         self.halted = False
@@ -146,9 +185,13 @@ class CustodyMachine(RuleBasedStateMachine):
     def outflows_stay_within_the_rolling_limits(self):
         for who in range(3):
             assert within_rolling_limit(self.outflows[who], self.inflows[who], USER_CAP)
-        everyone_out = [f for flows in self.outflows.values() for f in flows]
         everyone_in = [f for flows in self.inflows.values() for f in flows]
-        assert within_rolling_limit(everyone_out, everyone_in, GLOBAL_CAP)
+        assert within_rolling_limit(self.payments, everyone_in, GLOBAL_CAP)
+
+    @invariant()
+    def held_and_paid_totals_match_the_model(self):
+        assert self.custody.held_total(self.usdc) == sum(a for _, _, a in self.held)
+        assert self.custody.paid_out(self.usdc) == sum(a for _, a in self.payments)
 
     @invariant()
     def halted_exactly_when_the_model_says(self):
