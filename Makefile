@@ -17,10 +17,12 @@ ANVIL_STAMP := node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 PG_STAMP := $(VENV)/.postgresql
 PG_SERVER_GLOB := /usr/lib/postgresql/*/bin/postgres
+# The trading terminal's page script: web/terminal/ bundled with viem and lightweight-charts (npm).
+TERMINAL_JS := offchain/api/static/terminal/terminal.js
 
-.PHONY: install test lint compile demo devnet console bench fuzz clean
+.PHONY: install test lint compile demo devnet console bench fuzz clean terminal
 
-install: $(INSTALLED) $(ANVIL_STAMP) $(CHROMIUM) $(PG_STAMP)
+install: $(INSTALLED) $(ANVIL_STAMP) $(TERMINAL_JS) $(CHROMIUM) $(PG_STAMP)
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +37,12 @@ $(ANVIL_STAMP): package.json package-lock.json $(INSTALLED)
 	npm ci --no-audit --no-fund --loglevel=error
 	ln -sf "$$(ls -d $(CURDIR)/node_modules/@foundry-rs/anvil-linux-*/bin/anvil | head -n1)" $(ANVIL)
 	touch $@
+
+terminal: $(TERMINAL_JS)
+
+$(TERMINAL_JS): $(wildcard web/terminal/*.js) $(ANVIL_STAMP)
+	node_modules/.bin/esbuild web/terminal/main.js --bundle --format=esm --minify --target=es2020 \
+		--log-level=warning --outfile=$@
 
 # Debian's Chromium drives the dashboard test (no browser download: the network is closed).
 $(CHROMIUM):
@@ -92,4 +100,4 @@ fuzz: install compile
 	python -m bench.fuzz --examples 10000
 
 clean:
-	rm -rf .build .venv node_modules deployments/*.json
+	rm -rf .build .venv node_modules deployments/*.json $(TERMINAL_JS)

@@ -43,6 +43,7 @@ from offchain.api.routes import (
     orders,
     por,
     stream,
+    terminal,
     withdrawals,
 )
 from offchain.api.signing import Domain
@@ -51,7 +52,7 @@ from offchain.api.tape import PersistentTape
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # every router, in the order their routes are matched and listed in the OpenAPI schema
-ROUTERS = (orders, amend, withdrawals, por, markets, candles, accounts, lending, ops, stream)
+ROUTERS = (orders, amend, withdrawals, por, markets, candles, accounts, lending, ops, stream, terminal)
 
 
 def create_app(
@@ -136,4 +137,5 @@ def create_app(
         app.include_router(module.router(ctx))
     if static_dir is not None:
         dashboard.mount(app, Path(static_dir))
+        terminal.mount(app, Path(static_dir))
     return app

@@ -1,0 +1,259 @@
+"""The trading terminal in a real headless Chromium (Debian's, driven by Playwright), served by uvicorn
+over a real service and journal: a new user takes a devnet burner key, gets a deposit, places a limit
+order that rests, sees it in open orders and the book, cancels it, has refusals explained in words,
+takes liquidity and sees the fill, the balances and the candles; then a scripted crash halts the
+market while the page watches. Every request the page makes goes to the server itself (nothing from a
+CDN). Screenshots are kept in test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import uvicorn
+from api_venue import (
+    DOMAIN,
+    GENEROUS,
+    GENESIS,
+    MARKET_MAKER,
+    SYMBOL,
+    TRADER,
+    Clock,
+    open_service,
+    rejected,
+    script_crash,
+    submit,
+)
+
+from offchain.api.app import STATIC_DIR, create_app
+from offchain.chain.devnet import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+ESBUILD = ROOT / "node_modules" / ".bin" / "esbuild"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None,
+        reason=f"{CHROMIUM} is missing (make install puts Debian's chromium there)",
+    ),
+    pytest.mark.skipif(not ESBUILD.exists(), reason="node_modules has no esbuild (make install runs npm ci)"),
+    pytest.mark.xdist_group("browser"),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built():
+    """Build the page's script from web/terminal/ (what `make install` does), so the test sees the sources."""
+    subprocess.run(
+        [
+            str(ESBUILD),
+            "web/terminal/main.js",
+            "--bundle",
+            "--format=esm",
+            "--minify",
+            "--target=es2020",
+            "--log-level=warning",
+            f"--outfile={STATIC_DIR / 'terminal' / 'terminal.js'}",
+        ],
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def server(tmp_path):
+    clock = Clock()
+    service = open_service(tmp_path / "journal.db", clock)
+    for wire in GENESIS:
+        submit(service, **wire)
+    # a little history for the candles: the market maker quotes, the trader takes
+    mm = MARKET_MAKER.address
+    for i, px in enumerate(("1.0002", "1.0004", "1.0001", "1.0006")):
+        assert not rejected(
+            submit(
+                service, cmd="order", account=mm, symbol=SYMBOL, side="sell", price=px, qty="500", id=f"h{i}"
+            )
+        )
+        submit(
+            service,
+            cmd="order",
+            account=TRADER.address,
+            symbol=SYMBOL,
+            side="buy",
+            price=px,
+            qty="500",
+            tif="IOC",
+        )
+        clock.advance(5_000)
+    for i in range(5):
+        for side, px in (("buy", 9985 - 5 * i), ("sell", 10005 + 5 * i)):
+            price = str(Decimal(px).scaleb(-4))
+            assert not rejected(
+                submit(
+                    service,
+                    cmd="order",
+                    account=mm,
+                    symbol=SYMBOL,
+                    side=side,
+                    price=price,
+                    qty="2000",
+                    id=f"q{side}{i}",
+                )
+            )
+    service.update_chain_status(pool={"market": SYMBOL, "index_price": 999_100, "halted": False})
+    app = create_app(service, domain=DOMAIN, rate_limit=GENEROUS, flush_ms=50, status_ms=250)
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", service, clock
+    srv.should_exit = True
+    thread.join(10)
+    app.state.close()
+    app.state.nonces.close()
+    service.runner.close()
+
+
+def test_a_new_user_trades_from_the_terminal_with_a_burner_key(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, service, clock = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1150})
+            errors: list[str] = []
+            requests: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("websocket", lambda ws: requests.append(ws.url))
+            page.goto(url + "/terminal")
+            expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
+            expect(page.locator("#state")).to_have_text("continuous")
+            expect(page.locator("#conn")).to_have_class("dot on", timeout=10_000)
+            expect(page.locator("#chart")).to_have_attribute("data-candles", re.compile(r"^[1-9]"))
+            expect(page.locator("#chart canvas").first).to_be_visible()
+            expect(page.locator("#t-pool")).to_have_text("0.9991", timeout=5_000)
+            expect(page.locator("#asks tbody tr")).to_have_count(5)
+            expect(page.locator("#price-hint")).to_contain_text("tick 0.0001")
+
+            # a burner key, clearly labelled; the exchange credits it a deposit
+            page.click("#burner")
+            expect(page.locator("#wallet-kind")).to_have_text("devnet burner")
+            expect(page.locator("#burner-warning")).to_contain_text("DEVNET BURNER KEY")
+            address = page.locator("#address").inner_text()
+            assert re.fullmatch(r"0x[0-9a-fA-F]{40}", address)
+            for asset, amount in (("USDC", "5000"), ("USDE", "5000")):
+                assert not rejected(
+                    submit(service, cmd="deposit", account=address, asset=asset, amount=amount)
+                )
+            page.click('.tabs button[data-tab="balances"]')
+            expect(page.locator('#balances tr[data-asset="USDC"] td.free')).to_have_text(
+                "5000", timeout=10_000
+            )
+
+            # a limit order that rests: in open orders and in the book
+            page.click('.tabs button[data-tab="orders"]')
+            page.fill("#o-price", "0.9910")
+            page.fill("#o-qty", "100")
+            page.click("#place")
+            expect(page.locator("#order-result")).to_have_text(re.compile(r"^Order \d+ open"), timeout=10_000)
+            expect(page.locator("#orders tbody tr[data-oid]")).to_have_count(1, timeout=10_000)
+            mine = page.locator("#bids td", has_text=re.compile(r"^0\.991$"))
+            expect(mine).to_have_count(1, timeout=5_000)
+            page.click('.tabs button[data-tab="balances"]')
+            expect(page.locator('#balances tr[data-asset="USDC"] td.free')).not_to_have_text(
+                "5000", timeout=10_000
+            )
+            page.click('.tabs button[data-tab="orders"]')
+            # ... and cancelled
+            page.click("#orders button.cancel")
+            expect(page.locator("#order-result")).to_contain_text("cancelled", timeout=10_000)
+            expect(page.locator("#orders tbody")).to_contain_text("no open orders", timeout=10_000)
+            expect(mine).to_have_count(0, timeout=5_000)
+
+            # refusals, in words
+            page.fill("#o-price", "0.99705")
+            page.click("#place")
+            expect(page.locator("#order-result")).to_contain_text(
+                "off the tick: it must be a multiple of 0.0001"
+            )
+            page.fill("#o-price", "0.9970")
+            page.fill("#o-qty", "1000000")
+            page.click("#place")
+            expect(page.locator("#order-result")).to_contain_text(
+                "Refused: Your free balance does not cover this order", timeout=10_000
+            )
+            expect(page.locator("#order-result")).to_contain_text("insufficient_balance")
+            page.fill("#o-price", "1.5000")
+            page.fill("#o-qty", "10")
+            page.click("#place")
+            expect(page.locator("#order-result")).to_contain_text(
+                "too far from the reference price", timeout=10_000
+            )
+
+            # a crossing order fills against the market maker: the fill, the balances, the candle
+            candles_before = int(page.locator("#chart").get_attribute("data-candles"))
+            page.select_option("#o-kind", "ioc")
+            page.fill("#o-price", "1.0005")
+            page.fill("#o-qty", "200")
+            page.click("#place")
+            expect(page.locator("#order-result")).to_contain_text("filled 200", timeout=10_000)
+            page.click('.tabs button[data-tab="fills"]')
+            expect(page.locator("#fills tbody tr").first).to_contain_text("1.0005")
+            expect(page.locator("#fills tbody tr").first).to_contain_text("taker")
+            expect(page.locator("#tape tbody tr").first).to_contain_text("1.0005", timeout=10_000)
+            expect(page.locator("#t-last")).to_have_text("1.0005", timeout=10_000)
+            page.click('.tabs button[data-tab="balances"]')
+            expect(page.locator('#balances tr[data-asset="USDE"] td.free')).to_have_text(
+                "5200", timeout=10_000
+            )
+            page.evaluate("() => document.querySelector('#intervals button[data-i=\"1s\"]').click()")
+            expect(page.locator("#chart")).to_have_attribute(
+                "data-candles", re.compile(r"^\d+$"), timeout=10_000
+            )
+            assert int(page.locator("#chart").get_attribute("data-candles")) >= min(candles_before, 1)
+            page.screenshot(path=str(ARTIFACTS / "terminal-calm.png"), full_page=True)
+
+            # the crash, while the page watches: the banner, the state, the shaded halt
+            events = script_crash(service, clock)
+            assert [e.to_state for e in events if e.EVENT == "breaker"] == ["halted"]
+            expect(page.locator("#state")).to_have_text("halted", timeout=10_000)
+            expect(page.locator("#banner")).to_contain_text(f"{SYMBOL} HALTED", timeout=10_000)
+            page.evaluate("() => document.querySelector('#intervals button[data-i=\"5s\"]').click()")
+            expect(page.locator("#chart")).to_have_attribute(
+                "data-periods", re.compile("halted"), timeout=10_000
+            )
+            expect(page.locator("#chart-note")).to_contain_text("halted from")
+            page.screenshot(path=str(ARTIFACTS / "terminal-halted.png"), full_page=True)
+
+            assert errors == [], errors
+            host = url.split("//")[1]
+            outside = [u for u in requests if not re.match(rf"^(http|ws)://{re.escape(host)}/", u)]
+            assert outside == [], outside
+            assert any(u.endswith("/static/terminal/terminal.js") for u in requests)
+        finally:
+            browser.close()
