@@ -78,6 +78,51 @@ def built():
     )
 
 
+def reopen(service) -> None:
+    """After the crash: the market maker quotes deep again, a seller offers below a buyer's bid."""
+    mm = MARKET_MAKER.address
+    for i in range(8):
+        for side, px in (
+            ("buy", Decimal("0.9985") - Decimal(i) / 10_000),
+            ("sell", Decimal("1.0010") + Decimal(i) / 10_000),
+        ):
+            order = {"cmd": "order", "account": mm, "symbol": SYMBOL, "side": side, "price": str(px)}
+            assert not rejected(submit(service, **order, qty="100000", id=f"r{side}{i}"))
+    assert not rejected(
+        submit(
+            service,
+            cmd="order",
+            account=TRADER.address,
+            symbol=SYMBOL,
+            side="sell",
+            price="0.9950",
+            qty="3000",
+            id="late",
+        )
+    )
+    assert not rejected(
+        submit(
+            service,
+            cmd="order",
+            account=mm,
+            symbol=SYMBOL,
+            side="buy",
+            price="1.0000",
+            qty="2000",
+            id="eager",
+        )
+    )
+
+
+def tick_until(service, clock, state: str, limit: int = 200) -> bool:
+    for _ in range(limit):
+        clock.advance(10_000)
+        submit(service, cmd="tick")
+        if service.engine.markets[SYMBOL].state == state:
+            return True
+    return False
+
+
 @pytest.fixture
 def server(tmp_path):
     clock = Clock()
@@ -249,6 +294,24 @@ def test_a_new_user_trades_from_the_terminal_with_a_burner_key(server):
             )
             expect(page.locator("#chart-note")).to_contain_text("halted from")
             page.screenshot(path=str(ARTIFACTS / "terminal-halted.png"), full_page=True)
+
+            # liquidity comes back: cool-down shows the indicative uncross on the book, then the
+            # auction uncrosses it and the market is continuous again
+            reopen(service)
+            assert tick_until(service, clock, "cooldown")
+            expect(page.locator("#state")).to_have_text("cooldown", timeout=10_000)
+            expect(page.locator("#indicative")).to_contain_text(
+                "indicative uncross: 0.9985 for 3000 USDE", timeout=10_000
+            )
+            expect(page.locator("#spread")).to_contain_text("orders are collected, not matched")
+            page.screenshot(path=str(ARTIFACTS / "terminal-cooldown.png"), full_page=True)
+            assert tick_until(service, clock, "continuous")
+            expect(page.locator("#state")).to_have_text("continuous", timeout=10_000)
+            expect(page.locator("#banner")).to_be_hidden()
+            expect(page.locator("#indicative")).to_be_hidden()
+            expect(page.locator("#chart")).to_have_attribute(
+                "data-periods", "halted,cooldown,auction", timeout=10_000
+            )
 
             assert errors == [], errors
             host = url.split("//")[1]

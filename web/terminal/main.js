@@ -103,14 +103,12 @@ async function loadTicker() {
 
 async function loadChart() {
   if (!S.symbol) return;
-  const end = now() + 1;
-  const step = { "1s": 1e3, "5s": 5e3, "15s": 15e3, "1m": 6e4, "5m": 3e5, "15m": 9e5, "1h": 36e5 }[S.interval];
-  const start = end - 300 * step;
-  const [doc, ov] = await Promise.all([
-    api("/candles", { params: { symbol: S.symbol, interval: S.interval, start, end } }),
-    api("/overlays", { params: { symbol: S.symbol, start, end } }),
-  ]);
-  S.chart.render(doc, ov, now());
+  const mine = (S.chartRequest = (S.chartRequest || 0) + 1);
+  // the window ends at the exchange's own clock (the server's default), the overlays follow it
+  const doc = await api("/candles", { params: { symbol: S.symbol, interval: S.interval } });
+  const ov = await api("/overlays", { params: { symbol: S.symbol, start: doc.start, end: doc.end } });
+  if (mine !== S.chartRequest) return; // a newer request is on its way: draw that one
+  S.chart.render(doc, ov, doc.end);
   S.step = doc.interval_ms;
   const chart = $("chart");
   chart.dataset.candles = String(doc.candles.length);
