@@ -78,6 +78,23 @@ def built():
     )
 
 
+PERP = "BTC-PERP"
+PERP_LISTING = [
+    {"cmd": "asset", "symbol": "BTC", "decimals": 8, "collateral_weight": "0"},
+    {
+        "cmd": "market",
+        "symbol": PERP,
+        "kind": "perp",
+        "base": "BTC",
+        "quote": "USDC",
+        "tick": "1",
+        "lot": "0.001",
+    },
+    {"cmd": "risk_market", "symbol": PERP, "max_leverage": 50, "premium_band": "0.0001"},
+    {"cmd": "index", "symbol": PERP, "source": "spot", "price": "60000"},
+]
+
+
 def reopen(service) -> None:
     """After the crash: the market maker quotes deep again, a seller offers below a buyer's bid."""
     mm = MARKET_MAKER.address
@@ -163,6 +180,9 @@ def server(tmp_path):
                     id=f"q{side}{i}",
                 )
             )
+    # a perpetual market beside the spot one
+    for wire in PERP_LISTING:
+        assert not rejected(submit(service, **wire)), wire
     service.update_chain_status(pool={"market": SYMBOL, "index_price": 999_100, "halted": False})
     app = create_app(service, domain=DOMAIN, rate_limit=GENEROUS, flush_ms=50, status_ms=250)
     port = free_port()
@@ -195,7 +215,7 @@ def test_a_new_user_trades_from_the_terminal_with_a_burner_key(server):
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("request", lambda r: requests.append(r.url))
             page.on("websocket", lambda ws: requests.append(ws.url))
-            page.goto(url + "/terminal")
+            page.goto(url + f"/terminal#{SYMBOL}")
             expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
             expect(page.locator("#state")).to_have_text("continuous")
             expect(page.locator("#conn")).to_have_class("dot on", timeout=10_000)
@@ -318,5 +338,49 @@ def test_a_new_user_trades_from_the_terminal_with_a_burner_key(server):
             outside = [u for u in requests if not re.match(rf"^(http|ws)://{re.escape(host)}/", u)]
             assert outside == [], outside
             assert any(u.endswith("/static/terminal/terminal.js") for u in requests)
+        finally:
+            browser.close()
+
+
+def test_a_perp_position_shows_its_liquidation_price_and_pnl_moving_with_the_mark(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, service, clock = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1150})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url + f"/terminal#{PERP}")
+            expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
+            page.click("#burner")
+            address = page.locator("#address").inner_text()
+            assert not rejected(submit(service, cmd="deposit", account=address, asset="USDC", amount="2000"))
+            # the market maker sells 0.1 BTC to the burner's account at 60000 (10 % margin at 50x max)
+            perp = {"cmd": "order", "symbol": PERP, "price": "60000", "qty": "0.1"}
+            assert not rejected(
+                submit(service, **perp, account=MARKET_MAKER.address, side="sell", id="p-ask")
+            )
+            fills = submit(service, **perp, account=address, side="buy", tif="IOC")
+            assert [e for e in fills if e.EVENT == "trade"], fills
+            page.click('.tabs button[data-tab="positions"]')
+            row = page.locator(f'#positions tr[data-symbol="{PERP}"]')
+            expect(row).to_contain_text("60000", timeout=10_000)
+            liq = row.locator("td.liq")
+            expect(liq).to_have_text(re.compile(r"^\d+"), timeout=10_000)
+            assert 40_000 < float(liq.inner_text()) < 60_000  # a long is liquidated below its entry
+            expect(page.locator("#margin-ratio")).to_contain_text("margin ratio (maintenance / equity)")
+
+            # the index, and the mark with it, moves up 5 %: the unrealised PnL follows
+            assert not rejected(submit(service, cmd="index", symbol=PERP, source="spot", price="63000"))
+            mark = row.locator("td.mark")
+            expect(mark).not_to_have_text("60000", timeout=10_000)
+            expect(row.locator("td.upnl")).to_have_class(re.compile(r"\bup\b"), timeout=10_000)
+            upnl = float(row.locator("td.upnl").inner_text())
+            assert upnl == pytest.approx((float(mark.inner_text()) - 60_000) * 0.1, abs=0.01)
+            assert upnl > 0
+            page.screenshot(path=str(ARTIFACTS / "terminal-perp.png"), full_page=True)
+            assert errors == [], errors
         finally:
             browser.close()

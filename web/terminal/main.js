@@ -32,6 +32,12 @@ const nowS = () => Math.floor(now() / 1000);
 const esc = (s) => String(s ?? "–").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 const time = (ms) => new Date(ms).toISOString().slice(11, 19);
 
+const timers = {};
+function later(name, fn, ms) {
+  clearTimeout(timers[name]);
+  timers[name] = setTimeout(fn, ms);
+}
+
 function setText(id, text) {
   const el = $(id);
   if (el) el.textContent = text ?? "–";
@@ -83,6 +89,8 @@ async function loadMarket() {
   S.chart.setPrecision(m.tick);
   $("price-hint").textContent = `tick ${m.tick}: the price must be a multiple of it`;
   $("qty-hint").textContent = `lot ${m.lot} ${m.base}, at least ${m.min_qty}`;
+  $("o-price").placeholder = m.last_price || m.index_price || m.tick;
+  $("o-qty").placeholder = m.min_qty;
   await Promise.all([loadTicker(), loadChart(), loadBook(), loadTape()]);
 }
 
@@ -259,7 +267,9 @@ function onMessage({ channel, type, data }) {
     const body = $("tape").querySelector("tbody");
     body.insertAdjacentHTML("afterbegin", tapeRow(data));
     while (body.children.length > 50) body.lastChild.remove();
-    if (S.step) S.chart.update(data, S.step);
+    if (S.step && S.chart.count) S.chart.update(data, S.step);
+    else later("chart", loadChart, 300);
+    later("ticker", loadTicker, 500);
     setText("t-last", data.price);
   } else if (channel === "market" && data.symbol === S.symbol) {
     if (type === "indicative" && data.price) showIndicative(data);
