@@ -22,8 +22,13 @@
   counted instead of paying it again.
 * **proof of reserves**: every attestation interval, a Merkle-sum tree (`offchain.por`) of every
   wallet account's net balances per deployment token, salts derived from a secret kept in the daemon
-  state; the epoch's inputs are saved before `ReserveRegistry.attest` and marked attested after, so
-  that users' proofs are served again after a restart (`service.publish_por`).
+  state. A withdrawal the engine accepted but Custody has not paid yet is still owed to its account,
+  so it is counted in that account's balance: once paid, Custody's `paid_out` takes it off the
+  attested liabilities (issue 14.5). With the tree goes its debtors' register (every leaf with
+  debt, published in full: docs/por.md) valued at the engine's prices (`PRICE_SCALE` per atom) and
+  haircuts (1 - collateral weight). The epoch's inputs are saved before `ReserveRegistry.attest` and
+  marked attested after, so that users' proofs and the register are served again after a restart
+  (`service.publish_por`).
 * **keeper trips** (optional): when the engine's breaker halts the pool's market, the poster trips
   the pool on the on-chain CircuitBreaker (sentinel role), unless it is halted already.
 """
@@ -50,7 +55,7 @@ from offchain.core.treasury import (
     WithdrawalQueued,
     WithdrawalRefunded,
 )
-from offchain.por import Tree, build_account_tree
+from offchain.por import Register, Tree, build_account_tree, build_register
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,11 @@ RETRY_AFTER_S = 10.0  # a refused payment is tried again after this long
 COVER_REASON = "bad debt {asset} to {total}"
 MAX_POR_ASSETS = 8
 ATTEST_CHECK_S = 5.0  # look at the registry's latest attestation at most this often
+# The register's prices are per atom in units of 10**-30 settlement-asset atoms (docs/por.md): exact
+# enough for any token of up to 30 decimals, and far from overflowing with amounts below 10**30.
+PRICE_SCALE = 10**30
+FULL_HAIRCUT_BPS = 10_000
+PPM_PER_BPS = 100
 
 
 class EpochProofs(Mapping):
@@ -472,33 +482,47 @@ class ChainPoster:
         symbols = [t.symbol for t in tokens]
 
         def balances(engine: Any) -> list[tuple[str, list[int]]]:
+            # Withdrawals accepted but not yet paid on-chain are still owed to their accounts.
+            treasury = engine_module(engine, "treasury")
+            owed: dict[tuple[str, str], int] = {}
+            for account, asset, amount in treasury.owed.values() if treasury is not None else ():
+                owed[account, asset] = owed.get((account, asset), 0) + amount
+            owing = {account for account, _ in owed}
             rows = []
-            for name in sorted(engine.accounts.by_name):
+            for name in sorted(set(engine.accounts.by_name) | owing):
                 if not _is_address(name):
                     continue  # the exchange's own books (insurance, fees) are not user liabilities
-                acct = engine.accounts.by_name[name]
-                nets = [acct.balance.get(s, 0) for s in symbols]
+                acct = engine.accounts.by_name.get(name)
+                held = acct.balance if acct is not None else {}
+                nets = [held.get(s, 0) + owed.get((name, s), 0) for s in symbols]
                 if any(nets):
                     rows.append((name, nets))
             return rows
 
-        accounts = self.service.read(balances)
+        accounts, prices, haircuts = self.service.read(lambda e: (balances(e), *por_valuation(e, symbols)))
         if not accounts:
             return None
         registry = self.registry.address
         epoch = int(self.registry.functions.latest_epoch().call()) + 1
         secret = self.state.por_secret()
         tree = build_account_tree(epoch, [t.address for t in tokens], accounts, secret)
-        attestation = tree.attestation()
+        register = build_register(tree, prices, haircuts)
+        attestation = tree.attestation(register=register)
         doc = {
             "epoch": epoch,
             "assets": symbols,
             "asset_addresses": [t.address for t in tokens],
+            "decimals": [t.decimals for t in tokens],
             "accounts": [[name, [str(v) for v in nets]] for name, nets in accounts],
             "root": "0x" + attestation["root"].hex(),
             "total_equity": [str(v) for v in attestation["total_equity"]],
             "total_debt": [str(v) for v in attestation["total_debt"]],
             "leaf_count": attestation["leaf_count"],
+            "prices": [str(v) for v in prices],
+            "haircuts_bps": list(haircuts),
+            "register_root": "0x" + attestation["register_root"].hex(),
+            "debtor_count": attestation["debtor_count"],
+            "register_equity": [str(v) for v in attestation["register_equity"]],
         }
         self.state.save_epoch(registry, epoch, "pending", doc)
         try:
@@ -510,7 +534,7 @@ class ChainPoster:
         doc["tx"] = "0x" + bytes(receipt["transactionHash"]).hex()
         doc["block"] = int(receipt["blockNumber"])
         self.state.save_epoch(registry, epoch, "attested", doc)
-        self._publish(tree, doc)
+        self._publish(tree, doc, register)
         log.info("attested proof-of-reserves epoch %d (%d accounts): %s", epoch, len(accounts), doc["root"])
         return doc
 
@@ -529,14 +553,19 @@ class ChainPoster:
                 self.state.save_epoch(registry, epoch, "attested", doc)  # landed, then the daemon died
             accounts = [(name, [int(v) for v in nets]) for name, nets in doc["accounts"]]
             tree = build_account_tree(epoch, doc["asset_addresses"], accounts, self.state.por_secret())
-            self._publish(tree, doc)
+            if "prices" in doc:
+                prices, haircuts = [int(v) for v in doc["prices"]], doc["haircuts_bps"]
+            else:  # an epoch attested before the register existed: the stand-in valuation
+                prices, haircuts = [1] * len(doc["assets"]), [0] * len(doc["assets"])
+            self._publish(tree, doc, build_register(tree, prices, haircuts))
             return doc
         return None
 
-    def _publish(self, tree: Tree, doc: dict) -> None:
+    def _publish(self, tree: Tree, doc: dict, register: Register) -> None:
         epoch_doc = {k: v for k, v in doc.items() if k != "accounts"}
         epoch_doc["registry"] = self.registry.address
-        self.service.publish_por(epoch_doc, EpochProofs(tree, epoch_doc))
+        epoch_doc["debtors"] = _debtors_summary(doc, register)
+        self.service.publish_por(epoch_doc, EpochProofs(tree, epoch_doc), register.to_json())
 
     # -- helpers ------------------------------------------------------------------------------------
     def _defer(self, key: Any, kind: str, message: str) -> None:
@@ -545,6 +574,46 @@ class ChainPoster:
         if self._problems.get(key) != message:
             self._problems[key] = message
             self.service.alert(kind, message)
+
+
+def por_valuation(engine: Any, symbols: list[str]) -> tuple[list[int], list[int]]:
+    """The epoch's price per atom (`PRICE_SCALE` units of one settlement-asset atom) and collateral
+    haircut (bps) of each asset, from the risk engine's valuation and collateral weights.
+
+    An asset without a price is posted at 1 per atom with a full haircut: it counts for nothing as
+    collateral (the engine values it at nothing too), and the registry needs a non-zero price.
+    """
+    risk = engine_module(engine, "risk")
+    valuation = risk.valuation() if risk is not None else None
+    prices, haircuts = [], []
+    for symbol in symbols:
+        asset = engine.assets.get(symbol)
+        whole = valuation.asset_price.get(symbol) if valuation is not None else None
+        if asset is None or not whole:
+            prices.append(1)
+            haircuts.append(FULL_HAIRCUT_BPS)
+            continue
+        prices.append(max(1, whole * PRICE_SCALE // 10**asset.decimals))
+        weight = getattr(risk.assets.get(symbol), "weight_ppm", asset.collateral_weight_ppm)
+        weight = min(max(int(weight), 0), FULL_HAIRCUT_BPS * PPM_PER_BPS)
+        haircuts.append(-(-(FULL_HAIRCUT_BPS * PPM_PER_BPS - weight) // PPM_PER_BPS))  # rounded up
+    return prices, haircuts
+
+
+def _debtors_summary(doc: dict, register: Register) -> dict:
+    """What the dashboard shows of the register: how many debtors, what they owe and hold."""
+    decimals = doc.get("decimals") or [0] * len(doc["assets"])
+    root = register.register_root
+    covered = sum(1 for k in range(len(register.debtors)) if register.valuation(k).covered)
+    return {
+        "count": len(register.debtors),
+        "covered": covered,
+        "debt": {s: format_units(v, d) for s, v, d in zip(doc["assets"], root.debt, decimals, strict=True)},
+        "collateral": {
+            s: format_units(v, d) for s, v, d in zip(doc["assets"], root.equity, decimals, strict=True)
+        },
+        "register": f"/por/register/{doc['epoch']}",
+    }
 
 
 def _is_address(name: str) -> bool:
