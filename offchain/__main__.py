@@ -12,6 +12,8 @@ PROGRAMS = {
     "replay": ("offchain.replay", "drive the engine with a scenario file and write a report"),
     "daemon": ("offchain.daemon", "run the engine against an RPC endpoint"),
     "por": ("offchain.por.cli", "proof of reserves: verify an inclusion proof"),
+    "serve": ("offchain.serve", "the paper exchange: engine, journal, API and dashboard, no chain"),
+    "loadtest": ("offchain.loadtest", "post pre-signed orders to an API and report orders/s and latency"),
 }
 
 

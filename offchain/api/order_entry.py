@@ -9,6 +9,8 @@ before it is durable, and a nonce is durable exactly when its order is.
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import Future
 from typing import Any
 
 from offchain.api import messages, views
@@ -96,12 +98,12 @@ def order_result(
     )
 
 
-def place(ctx: Any, msg: dict, signature: str) -> OrderResult:
-    """Place one signed order through group commit and wait for its durable answer."""
+def submit_order(ctx: Any, msg: dict, signature: str) -> Future:
+    """Check one signed order and queue it for the next group commit; return the future answer."""
     account, row = check(ctx, "Order", msg, signature)
     client_id = msg["client_id"]
     try:
-        future = ctx.service.submit_group(
+        return ctx.service.submit_group(
             [build(order_wire(account, msg))],
             lambda engine, results: order_result(ctx, engine, results[0], account, client_id, msg),
             nonce=row,
@@ -109,4 +111,13 @@ def place(ctx: Any, msg: dict, signature: str) -> OrderResult:
     except BaseException:
         ctx.nonce_book.release(row)
         raise
-    return future.result()
+
+
+def place(ctx: Any, msg: dict, signature: str) -> OrderResult:
+    """Place one signed order through group commit and wait (this thread) for its durable answer."""
+    return submit_order(ctx, msg, signature).result()
+
+
+async def place_async(ctx: Any, msg: dict, signature: str) -> OrderResult:
+    """`place` on the event loop: no worker thread, the loop awaits the sequencer's future."""
+    return await asyncio.wrap_future(submit_order(ctx, msg, signature))
