@@ -183,8 +183,8 @@ def server(tmp_path):
     # a perpetual market beside the spot one
     for wire in PERP_LISTING:
         assert not rejected(submit(service, **wire)), wire
-    service.update_chain_status(pool={"market": SYMBOL, "index_price": 999_100, "halted": False})
     app = create_app(service, domain=DOMAIN, rate_limit=GENEROUS, flush_ms=50, status_ms=250)
+    service.update_chain_status(pool={"market": SYMBOL, "index_price": 999_100, "halted": False})
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -301,6 +301,9 @@ def test_a_new_user_trades_from_the_terminal_with_a_burner_key(server):
                 "data-candles", re.compile(r"^\d+$"), timeout=10_000
             )
             assert int(page.locator("#chart").get_attribute("data-candles")) >= min(candles_before, 1)
+            page.click('#intervals button[data-i="5s"]')
+            page.click('.tabs button[data-tab="fills"]')
+            page.wait_for_timeout(500)
             page.screenshot(path=str(ARTIFACTS / "terminal-calm.png"), full_page=True)
 
             # the crash, while the page watches: the banner, the state, the shaded halt

@@ -83,6 +83,11 @@ export class PriceChart {
     }
     this.shade.setData([...bars.entries()].sort((a, b) => a[0] - b[0]).map(([time, color]) => ({ time, value: 1, color })));
     this.periods = ov.periods;
+    const key = `${doc.symbol}/${doc.interval}/${candles.length}/${ov.periods.length}`;
+    if (key !== this.fitted) {
+      this.fitted = key; // fit what there is once per change, then leave the user's zoom alone
+      this.chart.timeScale().fitContent();
+    }
   }
 
   update(trade, step) {
