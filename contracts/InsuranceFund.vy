@@ -11,22 +11,49 @@
         the engine transfers (or sends through `add_revenue` for an event),
         stakers' deposits.
 
-        Unstaking is a request, then a cooldown (default 7 days, 1..30),
-        then a window (default 2 days) in which `redeem` / `withdraw` pay
-        out. A request moves the shares into escrow in the fund: they keep
-        their share of gains and losses, so a staker cannot step out of a
-        loss by asking first. While the protocol is halted (the breaker halts
-        the fund, as `pause_all` does, or any registered Custody, as the
-        ReserveRegistry's solvency check does) nobody can request or
-        complete an unstake: stakers must not run ahead of a known loss.
+        Unstaking (issue 14.6: a staker cannot run ahead of a loss):
+        1. `request_unstake` moves shares into escrow in the fund; a
+           cooldown (default 7 days, 1..30) follows, then a window (default
+           2 days) in which the exit may start.
+        2. `redeem` / `withdraw` inside the window start the exit: the shares
+           stay escrowed, and `ExitStarted` records the assets they are worth
+           now (the most the exit can pay).
+        3. After `settlement_delay` (default 1 day, 1 h .. 7 days) anyone may
+           `settle_exit`: it burns the shares and pays the lower of that
+           quote and what they are worth at settlement.
+        Escrowed shares, requested or settling, bear every cover pro rata
+        until they are burned. So a loss the engine wrote off just before an
+        exit started (and that the cover role pays within the settlement
+        delay) is borne by the exiting shares too: a matured request can no
+        longer be redeemed in full just before the `cover` of a known loss.
+        The lower-of rule means waiting after the window buys no gains.
+
+        Halts. While the protocol is halted (the breaker halts the fund, as
+        `pause_all` does, or any registered Custody, as the ReserveRegistry's
+        solvency check does) nobody can request, start or settle an exit:
+        stakers must not run ahead of a known loss. A request's clock stops
+        during a halt: its unlock time and the end of its window move later
+        by the halted seconds since the request (read from the breaker's
+        halt and resume times of the fund and each Custody; every unstaking
+        call and `sync_halt_clock` bring the count up to date), so a halt
+        that covers a window no longer lets it expire.
 
         `cover` pays a shortfall, only into a registered Custody: the cover
         role within a cap per rolling 24 h (default 10 % of assets, counted
-        on the assets before the window's payouts), the governor beyond it.
-        Every payout is a `Covered` event with its reason.
+        on the assets before the window's payouts), the governor beyond it,
+        but never more than `max_cover_bps` of the assets in one cover
+        (default 30 %, at most `MAX_COVER_LIMIT_BPS` = 50 %: stkAAVE's
+        maximum slash). Every payout is a `Covered` event with its reason.
 
-        Roles (snekmate access control; the governor administers both):
-        - governor: parameters, custody addresses, roles, cover above cap;
+        Other tokens. The fund counts only its asset. Any other token sent to
+        it (a pool fee in the other token, a mistaken transfer) is moved by
+        the governor's `recover_token` (`TokenRecovered`), which can never
+        move the asset backing the stakers or the escrowed shares.
+
+        Roles (snekmate access control, ids from `lib/roles.vy`; the
+        governor administers both):
+        - governor: parameters, custody addresses, roles, cover above cap,
+          `recover_token`;
         - cover: `cover` within the cap (the exchange's chain poster).
 """
 
@@ -51,6 +78,8 @@ from snekmate.auth.interfaces import IAccessControl
 implements: IAccessControl
 
 from interfaces import ICircuitBreaker
+
+from lib import roles
 
 from snekmate.auth import access_control
 
@@ -90,8 +119,9 @@ exports: (
 )
 
 
-GOVERNOR_ROLE: public(constant(bytes32)) = keccak256("GOVERNOR_ROLE")
-COVER_ROLE: public(constant(bytes32)) = keccak256("COVER_ROLE")
+# @dev The role ids of `lib/roles.vy`, re-exported under the same names (same ABI).
+GOVERNOR_ROLE: public(constant(bytes32)) = roles.GOVERNOR_ROLE
+COVER_ROLE: public(constant(bytes32)) = roles.COVER_ROLE
 
 DAY: constant(uint256) = 86400
 MIN_COOLDOWN: public(constant(uint256)) = DAY
@@ -103,6 +133,13 @@ DEFAULT_UNSTAKE_WINDOW: public(constant(uint256)) = 2 * DAY
 # @dev The rolling window of the cover cap.
 COVER_WINDOW: public(constant(uint256)) = DAY
 DEFAULT_COVER_CAP_BPS: public(constant(uint256)) = 1_000
+# @dev The largest single cover, in bps of the assets (the governor's included).
+DEFAULT_MAX_COVER_BPS: public(constant(uint256)) = 3_000
+MAX_COVER_LIMIT_BPS: public(constant(uint256)) = 5_000
+# @dev From the start of an exit to its settlement.
+MIN_SETTLEMENT_DELAY: public(constant(uint256)) = 3600
+MAX_SETTLEMENT_DELAY: public(constant(uint256)) = 7 * DAY
+DEFAULT_SETTLEMENT_DELAY: public(constant(uint256)) = DAY
 MAX_BPS: constant(uint256) = 10_000
 MAX_CUSTODIES: public(constant(uint256)) = 8
 # @dev Expired payouts dropped from the window per call (more wait for the next).
@@ -111,10 +148,21 @@ _AMOUNT_BITS: constant(uint256) = 192
 _AMOUNT_MASK: constant(uint256) = 2**192 - 1
 
 
-# @dev A staker's pending unstake: escrowed shares and when they unlock.
+# @dev A staker's pending unstake: escrowed shares, when they unlock (not
+# counting halts) and the halt clock when it was made.
 struct UnstakeRequest:
     shares: uint256
     unlocks_at: uint256
+    halt_clock: uint256
+
+
+# @dev A staker's settling exit: escrowed shares, the most they pay, when
+# `settle_exit` may pay them and to whom.
+struct Exit:
+    shares: uint256
+    assets: uint256
+    settles_at: uint256
+    receiver: address
 
 
 breaker: public(immutable(ICircuitBreaker))
@@ -122,11 +170,19 @@ breaker: public(immutable(ICircuitBreaker))
 cooldown: public(uint256)
 unstake_window: public(uint256)
 cover_cap_bps: public(uint256)
+max_cover_bps: public(uint256)
+settlement_delay: public(uint256)
 
 # @dev The Custody contracts `cover` may pay (they also freeze unstaking when halted).
 custodies: public(DynArray[address, MAX_CUSTODIES])
 
 unstake_requests: public(HashMap[address, UnstakeRequest])
+
+exits: public(HashMap[address, Exit])
+
+# @dev Halted seconds counted up to `halt_clock_synced_at` (see the notice).
+halt_clock_total: public(uint256)
+halt_clock_synced_at: public(uint256)
 
 # @dev Payouts of the last 24 h as a queue of `timestamp << 192 | amount`.
 _payouts: HashMap[uint256, uint256]
@@ -145,6 +201,27 @@ event UnstakeRequested:
 event UnstakeCancelled:
     owner: indexed(address)
     shares: uint256
+
+
+# @dev `owner`'s exit of `shares` started: at most `assets` go to `receiver` from `settles_at`.
+event ExitStarted:
+    owner: indexed(address)
+    receiver: indexed(address)
+    shares: uint256
+    assets: uint256
+    settles_at: uint256
+
+
+# @dev Another token than the asset left the fund.
+event TokenRecovered:
+    token: indexed(address)
+    receiver: indexed(address)
+    amount: uint256
+
+
+event LimitsSet:
+    max_cover_bps: uint256
+    settlement_delay: uint256
 
 
 # @dev A payout from the fund into a Custody; `above_cap` when the governor went beyond the cap.
@@ -194,6 +271,9 @@ def __init__(asset_: IERC20, breaker_: ICircuitBreaker, governor: address, decim
     self.cooldown = DEFAULT_COOLDOWN
     self.unstake_window = DEFAULT_UNSTAKE_WINDOW
     self.cover_cap_bps = DEFAULT_COVER_CAP_BPS
+    self.max_cover_bps = DEFAULT_MAX_COVER_BPS
+    self.settlement_delay = DEFAULT_SETTLEMENT_DELAY
+    self.halt_clock_synced_at = block.timestamp
 
 
 @external
@@ -202,16 +282,19 @@ def request_unstake(shares: uint256) -> uint256:
     @dev Move `shares` into escrow and (re)start the cooldown of the
          caller's unstake request.
     @notice Adding to a pending request restarts its cooldown for all of
-            it. Refused while the protocol is halted.
+            it. Refused while the protocol is halted. Later halts move the
+            unlock time (and the window) later by their length.
     @param shares The shares to unstake, at most the caller's balance.
-    @return uint256 The time from which the request can be redeemed.
+    @return uint256 The time from which the exit can start (if no halt).
     """
     assert shares > 0, "fund: zero shares"
     assert not self._frozen(), "fund: unstaking frozen while halted"
+    clock: uint256 = self._sync_halt_clock()
     erc4626.erc20._transfer(msg.sender, self, shares)
     request: UnstakeRequest = self.unstake_requests[msg.sender]
     request.shares += shares
     request.unlocks_at = block.timestamp + self.cooldown
+    request.halt_clock = clock
     self.unstake_requests[msg.sender] = request
     log UnstakeRequested(owner=msg.sender, shares=request.shares, unlocks_at=request.unlocks_at)
     return request.unlocks_at
@@ -220,13 +303,16 @@ def request_unstake(shares: uint256) -> uint256:
 @external
 def cancel_unstake() -> uint256:
     """
-    @dev Return the caller's escrowed shares to its balance (they stay staked).
-    @notice Allowed at any time, also while halted.
+    @dev Return the caller's escrowed shares, requested and settling, to
+         its balance (they stay staked).
+    @notice Allowed at any time, also while halted (the shares stay in the
+            fund and keep bearing its losses).
     @return uint256 The shares returned.
     """
-    shares: uint256 = self.unstake_requests[msg.sender].shares
+    shares: uint256 = self.unstake_requests[msg.sender].shares + self.exits[msg.sender].shares
     assert shares > 0, "fund: no unstake request"
     self.unstake_requests[msg.sender] = empty(UnstakeRequest)
+    self.exits[msg.sender] = empty(Exit)
     erc4626.erc20._transfer(self, msg.sender, shares)
     log UnstakeCancelled(owner=msg.sender, shares=shares)
     return shares
@@ -235,43 +321,104 @@ def cancel_unstake() -> uint256:
 @external
 def redeem(shares: uint256, receiver: address, owner: address) -> uint256:
     """
-    @dev Burn `shares` of `owner`'s unlocked request and send their assets
-         to `receiver`.
-    @notice ERC-4626 `redeem`, restricted to an unlocked request inside its
-            window and refused while halted. A caller other than `owner`
-            spends `owner`'s share allowance.
-    @param shares The shares to burn.
+    @dev Start the exit of `shares` of `owner`'s unlocked request, to
+         `receiver`: `settle_exit` pays them after `settlement_delay`.
+    @notice ERC-4626 `redeem` in two steps (see the notice): restricted to
+            an unlocked request inside its window and refused while halted.
+            A caller other than `owner` spends `owner`'s share allowance.
+            Adding to a settling exit (same receiver) restarts its delay.
+    @param shares The shares to exit.
     @param receiver Who receives the assets.
     @param owner Whose request pays.
-    @return uint256 The assets paid (rounded down).
+    @return uint256 The most the exit pays: the shares' value now (rounded
+            down); a cover before settlement lowers it.
     """
     assets: uint256 = erc4626._preview_redeem(shares)
-    self._unstake(owner, receiver, assets, shares)
+    self._start_exit(owner, receiver, assets, shares)
     return assets
 
 
 @external
 def withdraw(assets: uint256, receiver: address, owner: address) -> uint256:
     """
-    @dev Send exactly `assets` to `receiver`, burning the shares they cost
-         from `owner`'s unlocked request.
-    @notice ERC-4626 `withdraw`, with the same restrictions as `redeem`.
+    @dev Start the exit of the shares that `assets` cost now (rounded up)
+         from `owner`'s unlocked request, to `receiver`.
+    @notice ERC-4626 `withdraw` in two steps, as `redeem`: `settle_exit`
+            pays `assets`, less any cover loss before settlement.
     @param assets The assets to pay.
     @param receiver Who receives them.
     @param owner Whose request pays.
-    @return uint256 The shares burned (rounded up).
+    @return uint256 The shares the exit burns.
     """
     shares: uint256 = erc4626._preview_withdraw(assets)
-    self._unstake(owner, receiver, assets, shares)
+    self._start_exit(owner, receiver, assets, shares)
     return shares
+
+
+@external
+def settle_exit(owner: address) -> uint256:
+    """
+    @dev Burn `owner`'s settled exit shares and pay its receiver the lower
+         of the exit's quote and the shares' value now.
+    @notice Anyone may call it once `settles_at` has passed; refused while
+            halted (covers during a halt land first). The difference when
+            the shares are worth more than the quote stays with the fund.
+    @param owner The staker whose exit settles.
+    @return uint256 The assets paid.
+    """
+    assert not self._frozen(), "fund: unstaking frozen while halted"
+    self._sync_halt_clock()
+    exit: Exit = self.exits[owner]
+    assert exit.shares > 0, "fund: no exit settling"
+    assert block.timestamp >= exit.settles_at, "fund: exit still settling"
+    assets: uint256 = min(exit.assets, erc4626._convert_to_assets(exit.shares, False))
+    self.exits[owner] = empty(Exit)
+    # The shares sit in escrow at the fund's own address.
+    erc4626.erc20._burn(self, exit.shares)
+    assert extcall IERC20(erc4626.asset).transfer(exit.receiver, assets, default_return_value=True), (
+        "fund: transfer failed"
+    )
+    log IERC4626.Withdraw(sender=msg.sender, receiver=exit.receiver, owner=owner, assets=assets, shares=exit.shares)
+    return assets
+
+
+@external
+def sync_halt_clock() -> uint256:
+    """
+    @dev Count the halted seconds up to now (see the notice).
+    @notice Anyone may call it; every unstaking call does it too.
+    @return uint256 The halted seconds counted so far.
+    """
+    return self._sync_halt_clock()
+
+
+@external
+def recover_token(token: address, receiver: address) -> uint256:
+    """
+    @dev Send the fund's whole balance of `token` to `receiver`.
+    @notice Governor only. Never the fund's asset (the stakers' backing)
+            and never its own shares (the escrow): both revert.
+    @param token Any other ERC-20 the fund holds.
+    @param receiver Where it goes (e.g. a swap into the asset, or its owner).
+    @return uint256 The amount moved.
+    """
+    access_control._check_role(GOVERNOR_ROLE, msg.sender)
+    assert token != erc4626.asset, "fund: cannot recover the fund's asset"
+    assert token != self, "fund: cannot recover the escrowed shares"
+    assert receiver != empty(address), "fund: zero address"
+    amount: uint256 = staticcall IERC20(token).balanceOf(self)
+    assert amount > 0, "fund: nothing to recover"
+    assert extcall IERC20(token).transfer(receiver, amount, default_return_value=True), "fund: transfer failed"
+    log TokenRecovered(token=token, receiver=receiver, amount=amount)
+    return amount
 
 
 @external
 @view
 def maxRedeem(owner: address) -> uint256:
     """
-    @dev Return the shares `owner` can redeem now: its request's, if
-         unlocked, inside the window and not frozen; else 0.
+    @dev Return the shares `owner` can start an exit of now: its
+         request's, if unlocked, inside the window and not frozen; else 0.
     @param owner The staker.
     @return uint256 The redeemable shares.
     """
@@ -282,7 +429,7 @@ def maxRedeem(owner: address) -> uint256:
 @view
 def maxWithdraw(owner: address) -> uint256:
     """
-    @dev Return the assets `owner` can withdraw now (see `maxRedeem`).
+    @dev Return the assets `owner` can start an exit of now (see `maxRedeem`).
     @param owner The staker.
     @return uint256 The withdrawable assets (rounded down).
     """
@@ -293,8 +440,9 @@ def maxWithdraw(owner: address) -> uint256:
 def cover(amount: uint256, receiver: address, reason: String[64]):
     """
     @dev Pay `amount` of the fund's assets into the Custody `receiver`.
-    @notice Cover role within the rolling 24 h cap; the governor at any
-            size. Allowed while halted: it only moves money into reserves.
+    @notice Cover role within the rolling 24 h cap; the governor beyond
+            it; nobody above `max_cover_bps` of the assets in one cover.
+            Allowed while halted: it only moves money into reserves.
     @param amount The payout in asset units.
     @param receiver A registered Custody.
     @param reason Why (shown in the `Covered` event), e.g. a bad-debt id.
@@ -303,7 +451,9 @@ def cover(amount: uint256, receiver: address, reason: String[64]):
     assert governor or access_control.hasRole[COVER_ROLE][msg.sender], "fund: caller is not cover or governor"
     assert receiver in self.custodies, "fund: receiver is not a registered custody"
     assert amount > 0, "fund: zero amount"
-    assert amount <= erc4626._total_assets(), "fund: amount above the fund's assets"
+    assets: uint256 = erc4626._total_assets()
+    assert amount <= assets, "fund: amount above the fund's assets"
+    assert amount <= assets * self.max_cover_bps // MAX_BPS, "fund: cover above the per-event maximum"
     paid: uint256 = self._expire_payouts()
     above_cap: bool = paid + amount > self._cover_cap(paid)
     assert governor or not above_cap, "fund: cover above the 24h cap"
@@ -348,6 +498,26 @@ def set_parameters(cooldown: uint256, unstake_window: uint256, cover_cap_bps: ui
     self.unstake_window = unstake_window
     self.cover_cap_bps = cover_cap_bps
     log ParametersSet(cooldown=cooldown, unstake_window=unstake_window, cover_cap_bps=cover_cap_bps)
+
+
+@external
+def set_limits(max_cover_bps: uint256, settlement_delay: uint256):
+    """
+    @dev Set the largest single cover and the exits' settlement delay.
+    @notice Governor only. A settling exit keeps the time it got.
+    @param max_cover_bps The most one cover pays, in bps of the assets
+           (1 .. `MAX_COVER_LIMIT_BPS`).
+    @param settlement_delay Seconds from an exit's start to its
+           settlement (1 h .. 7 days).
+    """
+    access_control._check_role(GOVERNOR_ROLE, msg.sender)
+    assert max_cover_bps > 0 and max_cover_bps <= MAX_COVER_LIMIT_BPS, "fund: max cover out of range"
+    assert settlement_delay >= MIN_SETTLEMENT_DELAY and settlement_delay <= MAX_SETTLEMENT_DELAY, (
+        "fund: settlement delay out of range"
+    )
+    self.max_cover_bps = max_cover_bps
+    self.settlement_delay = settlement_delay
+    log LimitsSet(max_cover_bps=max_cover_bps, settlement_delay=settlement_delay)
 
 
 @external
@@ -413,6 +583,33 @@ def cover_headroom() -> uint256:
 
 @external
 @view
+def halt_clock() -> uint256:
+    """
+    @dev Return the halted seconds counted up to now (as `sync_halt_clock`, without writing).
+    @return uint256 The seconds.
+    """
+    return self._halt_clock()
+
+
+@external
+@view
+def unstake_window_of(owner: address) -> (uint256, uint256):
+    """
+    @dev Return when `owner`'s request unlocks and when its window ends,
+         both moved later by the halted seconds since the request.
+    @param owner The staker.
+    @return uint256 The unlock time (0 without a request).
+    @return uint256 The end of the window (exclusive).
+    """
+    request: UnstakeRequest = self.unstake_requests[owner]
+    if request.shares == 0:
+        return 0, 0
+    unlocks_at: uint256 = request.unlocks_at + self._halt_clock() - request.halt_clock
+    return unlocks_at, unlocks_at + self.unstake_window
+
+
+@external
+@view
 def custodies_count() -> uint256:
     """
     @dev Return how many Custody contracts are registered (`custodies(i)`).
@@ -422,31 +619,116 @@ def custodies_count() -> uint256:
 
 
 @internal
-def _unstake(owner: address, receiver: address, assets: uint256, shares: uint256):
+def _start_exit(owner: address, receiver: address, assets: uint256, shares: uint256):
+    """
+    @dev Move `shares` of `owner`'s unlocked request into its settling
+         exit to `receiver`, quoted at `assets`.
+    @param owner Whose request pays.
+    @param receiver Who receives the assets at settlement.
+    @param assets The quote: the most the exit pays for these shares.
+    @param shares The shares.
+    """
     assert shares > 0, "fund: zero shares"
+    assert receiver != empty(address), "fund: zero address"
     assert not self._frozen(), "fund: unstaking frozen while halted"
+    clock: uint256 = self._sync_halt_clock()
     request: UnstakeRequest = self.unstake_requests[owner]
     assert request.shares > 0, "fund: no unstake request"
-    assert block.timestamp >= request.unlocks_at, "fund: cooldown not over"
-    assert block.timestamp < request.unlocks_at + self.unstake_window, "fund: unstake window expired"
+    unlocks_at: uint256 = request.unlocks_at + clock - request.halt_clock
+    assert block.timestamp >= unlocks_at, "fund: cooldown not over"
+    assert block.timestamp < unlocks_at + self.unstake_window, "fund: unstake window expired"
     assert shares <= request.shares, "fund: more than the request"
     if msg.sender != owner:
         erc4626.erc20._spend_allowance(owner, msg.sender, shares)
     request.shares -= shares
     self.unstake_requests[owner] = request
-    # The shares sit in escrow at the fund's own address.
-    erc4626.erc20._burn(self, shares)
-    assert extcall IERC20(erc4626.asset).transfer(receiver, assets, default_return_value=True), "fund: transfer failed"
-    log IERC4626.Withdraw(sender=msg.sender, receiver=receiver, owner=owner, assets=assets, shares=shares)
+    exit: Exit = self.exits[owner]
+    assert exit.shares == 0 or exit.receiver == receiver, "fund: an exit to another receiver is settling"
+    exit.shares += shares
+    exit.assets += assets
+    exit.settles_at = block.timestamp + self.settlement_delay
+    exit.receiver = receiver
+    self.exits[owner] = exit
+    log ExitStarted(
+        owner=owner, receiver=receiver, shares=exit.shares, assets=exit.assets, settles_at=exit.settles_at
+    )
+
+
+@internal
+def _sync_halt_clock() -> uint256:
+    """
+    @dev Store the halted seconds counted up to now and return them.
+    @return uint256 The halted seconds so far.
+    """
+    clock: uint256 = self._halt_clock()
+    self.halt_clock_total = clock
+    self.halt_clock_synced_at = block.timestamp
+    return clock
+
+
+@internal
+@view
+def _halt_clock() -> uint256:
+    """
+    @dev Return the stored halted seconds plus those since the last sync:
+         the span of the fund's and each Custody's current or last halt
+         that lies after the sync (from the breaker's halt and resume
+         times). A halt that started and ended between two syncs counts
+         if it was the target's last one; overlapping halts count once.
+    @return uint256 The halted seconds up to now.
+    """
+    synced: uint256 = self.halt_clock_synced_at
+    start: uint256 = max_value(uint256)
+    end: uint256 = 0
+    start, end = self._halt_span(self, synced, start, end)
+    for custody: address in self.custodies:
+        start, end = self._halt_span(custody, synced, start, end)
+    if end <= start:
+        return self.halt_clock_total
+    return self.halt_clock_total + end - start
+
+
+@internal
+@view
+def _halt_span(target: address, synced: uint256, start: uint256, end: uint256) -> (uint256, uint256):
+    """
+    @dev Widen [start, end] by `target`'s current or last halt, clipped
+         to after `synced`.
+    @param target A protected contract (the fund or a Custody).
+    @param synced The time the clock was last synced.
+    @param start The span's start so far (max uint256: none).
+    @param end The span's end so far (0: none).
+    @return uint256 The new start.
+    @return uint256 The new end.
+    """
+    protected: bool = False
+    halted: bool = False
+    manual: bool = False
+    halted_at: uint256 = 0
+    resumed_at: uint256 = 0
+    halt_seconds: uint256 = 0
+    protected, halted, manual, halted_at, resumed_at, halt_seconds = staticcall breaker.protection(target)
+    stop: uint256 = resumed_at
+    if halted:
+        stop = block.timestamp
+    if not protected or stop <= synced or stop < halted_at:
+        return start, end
+    return min(start, max(halted_at, synced)), max(end, stop)
 
 
 @internal
 @view
 def _redeemable(owner: address) -> uint256:
+    """
+    @dev Return the shares of `owner`'s request an exit may start from now.
+    @param owner The staker.
+    @return uint256 The shares, 0 outside the window or while frozen.
+    """
     request: UnstakeRequest = self.unstake_requests[owner]
-    if request.shares == 0 or block.timestamp < request.unlocks_at:
+    if request.shares == 0 or self._frozen():
         return 0
-    if block.timestamp >= request.unlocks_at + self.unstake_window or self._frozen():
+    unlocks_at: uint256 = request.unlocks_at + self._halt_clock() - request.halt_clock
+    if block.timestamp < unlocks_at or block.timestamp >= unlocks_at + self.unstake_window:
         return 0
     return request.shares
 
@@ -454,6 +736,10 @@ def _redeemable(owner: address) -> uint256:
 @internal
 @view
 def _frozen() -> bool:
+    """
+    @dev Return whether the breaker halts the fund or a registered Custody.
+    @return bool True while frozen.
+    """
     if staticcall breaker.is_halted(self):
         return True
     for custody: address in self.custodies:
@@ -465,6 +751,11 @@ def _frozen() -> bool:
 @internal
 @view
 def _cover_cap(paid: uint256) -> uint256:
+    """
+    @dev Return the cover role's cap for the window that paid `paid`.
+    @param paid The window's payouts so far.
+    @return uint256 `cover_cap_bps` of the assets before them.
+    """
     # The cap is a share of the assets before this window's payouts, so
     # splitting a payout into pieces does not shrink or grow it.
     return (erc4626._total_assets() + paid) * self.cover_cap_bps // MAX_BPS
@@ -472,7 +763,11 @@ def _cover_cap(paid: uint256) -> uint256:
 
 @internal
 def _expire_payouts() -> uint256:
-    # Drop payouts older than the window from the queue; return the rest's sum.
+    """
+    @dev Drop payouts older than the cover window from the queue (at
+         most `_MAX_EXPIRE`) and return the sum of the rest.
+    @return uint256 The window's payouts.
+    """
     head: uint256 = self._payouts_head
     tail: uint256 = self._payouts_tail
     total: uint256 = self._payouts_total
@@ -493,7 +788,10 @@ def _expire_payouts() -> uint256:
 @internal
 @view
 def _window_total() -> uint256:
-    # As `_expire_payouts`, without writing (a view may look further back).
+    """
+    @dev As `_expire_payouts`, without writing (a view may look further back).
+    @return uint256 The window's payouts.
+    """
     head: uint256 = self._payouts_head
     tail: uint256 = self._payouts_tail
     total: uint256 = self._payouts_total

@@ -46,6 +46,12 @@ def stake(fund, usdc, who, amount):
         return fund.deposit(amount, who)
 
 
+def settle(fund, owner):
+    """Wait out the settlement delay of `owner`'s exit and settle it (anyone may); return the assets paid."""
+    boa.env.time_travel(seconds=fund.settlement_delay())
+    return fund.settle_exit(owner)
+
+
 def to_assets(shares, total_assets, supply):
     """ERC-4626 with virtual shares: what `shares` redeem for, rounded down."""
     return shares * (total_assets + 1) // (supply + 10**OFFSET)
@@ -124,10 +130,21 @@ def test_unstake_pays_only_after_the_cooldown(fund, usdc, staker):
     boa.env.time_travel(seconds=1)
     assert fund.maxRedeem(staker) == shares
     with boa.env.prank(staker):
-        paid = fund.redeem(shares, staker, staker)
+        quoted = fund.redeem(shares, staker, staker)
+    (started,) = events(fund, "ExitStarted")
+    assert (started.owner, started.receiver, started.shares, started.assets) == (
+        staker,
+        staker,
+        shares,
+        quoted,
+    )
+    assert usdc.balanceOf(staker) == 0  # the exit settles after the settlement delay
+    with boa.reverts("fund: exit still settling"):
+        fund.settle_exit(staker)
+    paid = settle(fund, staker)
     (event,) = events(fund, "Withdraw")
     assert (event.owner, event.receiver, event.assets, event.shares) == (staker, staker, paid, shares)
-    assert paid == to_assets(shares, 1_000 * USDC, shares)
+    assert paid == quoted == to_assets(shares, 1_000 * USDC, shares)
     assert usdc.balanceOf(staker) == paid
     assert fund.totalSupply() == 0
 
@@ -171,6 +188,7 @@ def test_withdraw_pays_exact_assets_and_a_third_party_needs_allowance(fund, usdc
         fund.approve(helper, shares)
     with boa.env.prank(helper):
         burned = fund.withdraw(40 * USDC, helper, staker)
+    settle(fund, staker)
     assert usdc.balanceOf(helper) == 40 * USDC
     assert fund.unstake_requests(staker).shares == shares - burned
     with boa.env.prank(staker), boa.reverts("fund: more than the request"):
@@ -222,6 +240,7 @@ def test_unstaking_is_frozen_while_the_protocol_is_halted(
     assert not fund.is_frozen()
     with boa.env.prank(staker):
         fund.redeem(shares // 2, staker, staker)
+    assert settle(fund, staker) > 0
 
 
 def test_escrowed_shares_bear_a_cover_loss(fund, usdc, staker, cover_agent, custody):
@@ -232,8 +251,8 @@ def test_escrowed_shares_bear_a_cover_loss(fund, usdc, staker, cover_agent, cust
         fund.cover(100 * USDC, custody, "bad debt #1")
     boa.env.time_travel(seconds=7 * DAY)
     with boa.env.prank(staker):
-        paid = fund.redeem(shares, staker, staker)
-    assert paid == to_assets(shares, 900 * USDC, shares)
+        fund.redeem(shares, staker, staker)
+    assert settle(fund, staker) == to_assets(shares, 900 * USDC, shares)
 
 
 # -- parameters ----------------------------------------------------------------------------------------------
@@ -313,12 +332,12 @@ def test_cover_cap_rolls_over_after_24_hours(fund, usdc, staker, cover_agent, cu
 def test_only_the_governor_covers_above_the_cap(fund, usdc, staker, governor, custody):
     stake(fund, usdc, staker, 1_000 * USDC)
     with boa.env.prank(governor):
-        fund.cover(500 * USDC, custody, "exchange-wide shortfall")
+        fund.cover(300 * USDC, custody, "exchange-wide shortfall")
     (event,) = events(fund, "Covered")
     assert event.above_cap and event.caller == governor
-    assert fund.totalAssets() == 500 * USDC
+    assert fund.totalAssets() == 700 * USDC
     with boa.env.prank(governor), boa.reverts("fund: amount above the fund's assets"):
-        fund.cover(500 * USDC + 1, custody, "more than there is")
+        fund.cover(700 * USDC + 1, custody, "more than there is")
 
 
 def test_cover_goes_only_to_a_registered_custody(fund, usdc, staker, cover_agent, governor, custody):
@@ -364,6 +383,8 @@ def test_every_privileged_function_reverts_for_a_stranger(fund, stranger, revert
         "withdraw(uint256,address,address)",
         "add_revenue(uint256)",
         "renounceRole(bytes32,address)",
+        "settle_exit(address)",
+        "sync_halt_clock()",
     }
     reasons = revert_reasons(fund, stranger, stranger)
     assert public <= set(reasons)

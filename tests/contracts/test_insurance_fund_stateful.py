@@ -1,8 +1,11 @@
-"""InsuranceFund under any sequence of stakes, revenue, unstakes, covers, halts and time (hypothesis).
+"""InsuranceFund under any sequence of stakes, revenue, unstakes, exits, covers, halts and time (hypothesis).
 
 Properties: the fund never promises more than it holds; nobody's action lowers the value of a
-share except a cover; unstaking succeeds exactly when the model says the cooldown is over, the
-window open and the protocol running; the cover role never pays more than its cap in 24 h.
+share except a cover; an exit starts exactly when the model says the cooldown is over and the window
+open (both moved later by the halted seconds since the request) and the protocol running, and settles
+after the settlement delay for the lower of its quote and its value then; the cover role never pays
+more than its cap in 24 h, and no cover more than the per-event maximum. The model syncs the fund's
+halt clock at every breaker transition, as a keeper would (see InsuranceFund's notice).
 """
 
 import os
@@ -63,9 +66,12 @@ class FundMachine(RuleBasedStateMachine):
         for staker in self.stakers:
             with boa.env.prank(staker):
                 self.usdc.approve(self.fund, 2**256 - 1)
-        self.requests = {s: (0, 0) for s in self.stakers}  # staker -> (escrowed shares, unlocks_at)
+        self.requests = {s: (0, 0, 0) for s in self.stakers}  # staker -> (shares, unlocks_at, clock then)
+        self.exits = {s: (0, 0, 0) for s in self.stakers}  # staker -> (shares, quote, settles_at)
         self.payouts = []  # (timestamp, amount)
         self.halted = False
+        self.clock = 0  # halted seconds before the current halt
+        self.paused_at = 0
 
     def teardown(self):
         self._anchor.__exit__(None, None, None)
@@ -73,6 +79,9 @@ class FundMachine(RuleBasedStateMachine):
     @property
     def now(self):
         return boa.env.evm.patch.timestamp
+
+    def _clock(self):
+        return self.clock + (self.now - self.paused_at if self.halted else 0)
 
     def _window_paid(self):
         return sum(a for t, a in self.payouts if t + DAY > self.now)
@@ -103,25 +112,27 @@ class FundMachine(RuleBasedStateMachine):
             return
         with boa.env.prank(staker):
             self.fund.request_unstake(shares)
-        escrowed, _ = self.requests[staker]
-        self.requests[staker] = (escrowed + shares, self.now + 7 * DAY)
+        escrowed, _, _ = self.requests[staker]
+        self.requests[staker] = (escrowed + shares, self.now + 7 * DAY, self._clock())
 
     @rule(who=st.integers(0, 2))
     def cancel_unstake(self, who):
         staker = self.stakers[who]
-        escrowed, _ = self.requests[staker]
+        escrowed = self.requests[staker][0] + self.exits[staker][0]
         if escrowed == 0:
             with boa.env.prank(staker), boa.reverts("fund: no unstake request"):
                 self.fund.cancel_unstake()
             return
         with boa.env.prank(staker):
             assert self.fund.cancel_unstake() == escrowed
-        self.requests[staker] = (0, 0)
+        self.requests[staker] = (0, 0, 0)
+        self.exits[staker] = (0, 0, 0)
 
     @rule(who=st.integers(0, 2), part=st.integers(1, 3))
     def redeem(self, who, part):
         staker = self.stakers[who]
-        escrowed, unlocks_at = self.requests[staker]
+        escrowed, unlocks_at, clock = self.requests[staker]
+        unlocks_at += self._clock() - clock  # a halt stops the request's clock
         shares = max(escrowed // part, 1)
         allowed = escrowed > 0 and unlocks_at <= self.now < unlocks_at + 2 * DAY and not self.halted
         assert self.fund.maxRedeem(staker) == (escrowed if allowed else 0)
@@ -133,7 +144,25 @@ class FundMachine(RuleBasedStateMachine):
         expected = self.fund.previewRedeem(shares)
         with boa.env.prank(staker):
             assert self.fund.redeem(shares, staker, staker) == expected
-        self.requests[staker] = (escrowed - shares, unlocks_at)
+        self.requests[staker] = (escrowed - shares, *self.requests[staker][1:])
+        settling, quote, _ = self.exits[staker]
+        self.exits[staker] = (settling + shares, quote + expected, self.now + DAY)
+        assert price(self.fund) == before  # starting an exit moves nothing
+
+    @rule(who=st.integers(0, 2))
+    def settle_exit(self, who):
+        staker = self.stakers[who]
+        shares, quote, settles_at = self.exits[staker]
+        if shares == 0 or self.now < settles_at or self.halted:
+            with boa.reverts():
+                self.fund.settle_exit(staker)
+            return
+        before = price(self.fund)
+        expected = min(quote, self.fund.convertToAssets(shares))
+        received = self.usdc.balanceOf(staker)
+        assert self.fund.settle_exit(staker) == expected
+        assert self.usdc.balanceOf(staker) == received + expected
+        self.exits[staker] = (0, 0, 0)
         assert not_lower(price(self.fund), before)
 
     @rule(bps=st.integers(1, 1_500))
@@ -144,6 +173,10 @@ class FundMachine(RuleBasedStateMachine):
             return
         paid = self._window_paid()
         within = paid + amount <= (assets + paid) * 1_000 // 10_000
+        if amount > assets * 3_000 // 10_000:
+            with boa.env.prank(self.cover_agent), boa.reverts("fund: cover above the per-event maximum"):
+                self.fund.cover(amount, self.custody, "model")
+            return
         if not within:
             with boa.env.prank(self.cover_agent), boa.reverts("fund: cover above the 24h cap"):
                 self.fund.cover(amount, self.custody, "model")
@@ -159,6 +192,10 @@ class FundMachine(RuleBasedStateMachine):
         amount = self.fund.totalAssets() * bps // 10_000
         if amount == 0:
             return
+        if amount > self.fund.totalAssets() * 3_000 // 10_000:  # above stkAAVE-style max slash
+            with boa.env.prank(self.governor), boa.reverts("fund: cover above the per-event maximum"):
+                self.fund.cover(amount, self.custody, "governor")
+            return
         with boa.env.prank(self.governor):
             self.fund.cover(amount, self.custody, "governor")
         self.payouts.append((self.now, amount))
@@ -168,13 +205,17 @@ class FundMachine(RuleBasedStateMachine):
     def guardian_pauses_everything(self):
         with boa.env.prank(self.guardian):
             self.breaker.pause_all()
+        self.fund.sync_halt_clock()
         self.halted = True
+        self.paused_at = self.now
 
     @precondition(lambda self: self.halted)
     @rule()
     def governor_lifts_the_pause(self):
         with boa.env.prank(self.governor):
             self.breaker.unpause_all()
+        self.fund.sync_halt_clock()
+        self.clock += self.now - self.paused_at
         self.halted = False
 
     @rule(seconds=st.sampled_from([60, 3600, DAY - 1, DAY, 2 * DAY, 7 * DAY - 1, 7 * DAY]))
@@ -186,7 +227,7 @@ class FundMachine(RuleBasedStateMachine):
         # Assets are the token balance; shares are held by stakers or escrowed for their requests.
         assert self.fund.totalAssets() == self.usdc.balanceOf(self.fund)
         escrow = self.fund.balanceOf(self.fund)
-        assert escrow == sum(s for s, _ in self.requests.values())
+        assert escrow == sum(r[0] for r in self.requests.values()) + sum(e[0] for e in self.exits.values())
         assert sum(self.fund.balanceOf(s) for s in self.stakers) + escrow == self.fund.totalSupply()
 
     @invariant()
@@ -197,6 +238,10 @@ class FundMachine(RuleBasedStateMachine):
     @invariant()
     def frozen_exactly_while_halted(self):
         assert self.fund.is_frozen() == self.halted
+
+    @invariant()
+    def the_halt_clock_counts_the_halted_seconds(self):
+        assert self.fund.halt_clock() == self._clock()
 
 
 FundMachine.TestCase.settings = settings(max_examples=_examples(20), stateful_step_count=25, deadline=None)
