@@ -79,6 +79,15 @@ def server(tmp_path):
             liabilities={"USDC": 10_000_000 * 10**6, "USDE": 12_000_000 * 10**18},
         ),
     )
+    # the chain poster's epoch 7: one debtor owes 400,000 USDC against USDE (its debtors' register)
+    debtors = {
+        "count": 1,
+        "covered": 1,
+        "debt": {"USDC": "400000", "USDE": "0"},
+        "register": "/por/register/7",
+    }
+    debtors["collateral"] = {"USDC": "0", "USDE": "500000"}
+    service.publish_por({"epoch": 7, "debtors": debtors}, {})
     app = create_app(service, domain=DOMAIN, rate_limit=GENEROUS, flush_ms=50, status_ms=250)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # as the daemon runs it
@@ -128,8 +137,15 @@ def test_the_dashboard_shows_the_market_halted_after_a_crash(server):
             expect(page.locator("#last-move")).to_contain_text("continuous → halted (cvd_and_depth)")
             expect(page.locator("#asks tbody tr")).to_have_count(10)
             expect(page.locator("#trades tbody tr").first).to_contain_text("0.9995")
-            expect(page.locator('#reserves tr[data-asset="USDC"]')).to_contain_text("104.12 %10412000")
+            expect(page.locator('#reserves tr[data-asset="USDC"]')).to_contain_text(
+                "104.12 %100.11 %10412000"
+            )
             expect(page.locator('#reserves tr[data-asset="USDE"] td.ratio')).to_have_class("ratio low")
+            # gross ratio: reserves over net liabilities plus what debtors owe (10,412,000 / 10,400,000)
+            expect(page.locator('#reserves tr[data-asset="USDC"] td.gross')).to_have_text("100.11 %")
+            expect(page.locator("#debtors")).to_contain_text(
+                "epoch 7: 1 debtor holding 500000 USDE as collateral"
+            )
             expect(page.locator("#attestation")).to_contain_text("epoch 7")
             expect(page.locator("#fund-assets")).to_have_text("250000 USDC")
             usdc_row, usde_row = (

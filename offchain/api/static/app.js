@@ -322,15 +322,31 @@ function renderReserves(s) {
   if (att.fresh !== undefined) text += att.fresh ? " · fresh" : " · STALE";
   if (att.heartbeat_s) text += ` (heartbeat ${duration(att.heartbeat_s)})`;
   $("attestation").textContent = text;
+  const debtors = por.debtors || null;
+  const owed = (debtors && debtors.debt) || {};
+  const ratioCell = (bps, cls) => {
+    const big = typeof bps === "string" || bps === null || bps === undefined;
+    return el("td", { class: !big && bps < 10000 ? `${cls} low` : `${cls} ok` },
+      big ? "no liabilities" : (bps / 100).toFixed(2) + " %");
+  };
   const rows = Object.entries(chain.reserves || {}).map(([asset, r]) => {
     const bps = typeof r === "object" ? r.ratio_bps : r;
-    const big = typeof bps === "string" || bps === null || bps === undefined;
-    const ratio = big ? "no liabilities" : (bps / 100).toFixed(2) + " %";
-    const cls = !big && bps < 10000 ? "ratio low" : "ratio ok";
-    return el("tr", { "data-asset": asset }, el("td", {}, asset), el("td", { class: cls }, ratio),
-      el("td", {}, show(r.reserves)), el("td", {}, show(r.liabilities)));
+    // Gross: reserves over (net liabilities + debt), the attested equity less payouts since (display only).
+    const gross = Number(r.liabilities) + Number(owed[asset] || 0);
+    const grossBps = gross > 0 ? Math.floor((Number(r.reserves) * 10000) / gross) : null;
+    return el("tr", { "data-asset": asset }, el("td", {}, asset), ratioCell(bps, "ratio"),
+      ratioCell(grossBps, "gross"), el("td", {}, show(r.reserves)), el("td", {}, show(r.liabilities)),
+      el("td", {}, show(owed[asset] ?? "–")));
   });
   $("reserves").querySelector("tbody").replaceChildren(...rows);
+  if (debtors) {
+    const uncovered = debtors.count - debtors.covered;
+    const held = Object.entries(debtors.collateral || {}).filter(([, v]) => v !== "0").map(([k, v]) => `${v} ${k}`);
+    let line = `epoch ${por.epoch}: ${debtors.count} debtor${debtors.count === 1 ? "" : "s"}`;
+    if (debtors.count) line += ` holding ${held.join(", ") || "nothing"} as collateral`;
+    if (uncovered > 0) line += ` · ${uncovered} NOT COVERED at the attested prices`;
+    $("debtors").replaceChildren(line + " · ", el("a", { href: debtors.register }, "register"));
+  }
 }
 
 function renderInsurance(s) {
