@@ -603,13 +603,34 @@ async function getProof() {
     const p = r.proof;
     out.innerHTML =
       `<p>epoch <b>${esc(p.epoch)}</b>, leaf ${esc(p.index)} of ${esc(p.leaf_count)}</p>` +
-      `<table><thead><tr><th>asset</th><th>equity (atoms)</th><th>debt (atoms)</th></tr></thead><tbody>` +
-      p.assets.map((a, i) => `<tr><td>${esc(a)}</td><td>${esc(p.equity[i])}</td><td>${esc(p.debt[i])}</td></tr>`).join("") +
+      `<table><thead><tr><th>asset</th><th>equity</th><th>debt</th></tr></thead><tbody>` +
+      p.assets.map((a, i) => `<tr><td>${esc(assetName(a))}</td><td>${esc(whole(a, p.equity[i]))}</td><td>${esc(whole(a, p.debt[i]))}</td></tr>`).join("") +
       `</tbody></table><p class="muted small">commitment ${esc(p.commitment)}<br>root ${esc(p.root.hash)}</p>`;
     $("proof-verify").classList.remove("hidden");
   } catch (err) {
     out.textContent = err instanceof ApiError ? reason(err) : err.message;
   }
+}
+
+// a proof names assets by token address and amounts in atoms: the chain config maps them back
+function tokenOf(address) {
+  const tokens = (S.cfg.chain && S.cfg.chain.tokens) || {};
+  const hit = Object.entries(tokens).find(([, t]) => t.address.toLowerCase() === String(address).toLowerCase());
+  return hit ? { symbol: hit[0], decimals: hit[1].decimals } : null;
+}
+
+function assetName(a) {
+  const t = tokenOf(a);
+  return t ? `${t.symbol} (${a})` : a;
+}
+
+function whole(a, atoms) {
+  const t = tokenOf(a);
+  if (!t) return `${atoms} atoms`;
+  const s = String(atoms).padStart(t.decimals + 1, "0");
+  const int = s.slice(0, s.length - t.decimals);
+  const frac = s.slice(s.length - t.decimals).replace(/0+$/, "");
+  return frac ? `${int}.${frac}` : int;
 }
 
 async function verifyProof() {
