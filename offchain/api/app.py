@@ -6,9 +6,12 @@
 Writes (`POST /orders`, `DELETE /orders/...`, `POST /withdrawals`) and the proof of reserves are
 EIP-712 requests signed by the account's key (`signing.py`); each carries a nonce, accepted once
 (`nonces.py`: durable, in the journal's database), and an expiry at most `max_expiry_s` ahead. A wallet's
-engine account is its checksummed address (`signing.account_name`). Reads are public.
+engine account is its checksummed address (`signing.account_name`). Market data is public; an
+account's own data (balances, orders, withdrawals, its WebSocket channel) only to a read session the
+account signed (`auth.py`).
 
-Errors are `{"code", "message"}` (`errors.py`); amounts are decimal strings (`views.py`). Rate
+Errors are `{"code", "message"}` (`errors.py`), worded in decimal units (`messages.py`); amounts are
+decimal strings (`views.py`). Rate
 limits: a token bucket per client IP for every request, and one per account for signed requests
 (checked after the signature, so that nobody can spend another account's budget).
 
