@@ -131,7 +131,7 @@ def uvicorn_config(app: Any, log_level: str = "warning") -> Any:
         access_log=False,
         loop="uvloop" if fast_loop else "asyncio",
         http="httptools" if fast_http else "h11",
-        ws="websockets",
+        ws="websockets-sansio",
         lifespan="on",
     )
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from offchain.api import middleware
+from offchain.api import middleware, order_entry
 from offchain.api.context import MAX_EXPIRY_S, ApiContext
 from offchain.api.errors import install_handlers
 from offchain.api.nonces import NonceBook, nonces_for
@@ -134,7 +134,7 @@ def create_app(
 
     install_handlers(app, telemetry)
     inner = app.build_middleware_stack
-    app.build_middleware_stack = lambda: middleware.guard(ctx, inner())
+    app.build_middleware_stack = lambda: middleware.guard(ctx, order_entry.fast_path(ctx, inner()))
 
     for module in ROUTERS:
         app.include_router(module.router(ctx))
