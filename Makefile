@@ -19,10 +19,12 @@ PG_STAMP := $(VENV)/.postgresql
 PG_SERVER_GLOB := /usr/lib/postgresql/*/bin/postgres
 # The trading terminal's page script: web/terminal/ bundled with viem and lightweight-charts (npm).
 TERMINAL_JS := offchain/api/static/terminal/terminal.js
+# The API docs page (/api-docs): Swagger UI from npm, copied beside its page.
+API_DOCS := offchain/api/static/apidocs/swagger-ui-bundle.js
 
 .PHONY: install test lint compile demo devnet console bench fuzz clean terminal
 
-install: $(INSTALLED) $(ANVIL_STAMP) $(TERMINAL_JS) $(CHROMIUM) $(PG_STAMP)
+install: $(INSTALLED) $(ANVIL_STAMP) $(TERMINAL_JS) $(API_DOCS) $(CHROMIUM) $(PG_STAMP)
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +45,9 @@ terminal: $(TERMINAL_JS)
 $(TERMINAL_JS): $(wildcard web/terminal/*.js) $(ANVIL_STAMP)
 	node_modules/.bin/esbuild web/terminal/main.js --bundle --format=esm --minify --target=es2020 \
 		--log-level=warning --outfile=$@
+
+$(API_DOCS): $(ANVIL_STAMP)
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(@D)/
 
 # Debian's Chromium drives the dashboard test (no browser download: the network is closed).
 $(CHROMIUM):
@@ -100,4 +105,4 @@ fuzz: install compile
 	python -m bench.fuzz --examples 10000
 
 clean:
-	rm -rf .build .venv node_modules deployments/*.json $(TERMINAL_JS)
+	rm -rf .build .venv node_modules deployments/*.json $(TERMINAL_JS) $(API_DOCS) $(dir $(API_DOCS))swagger-ui.css

@@ -60,7 +60,11 @@ pytestmark = [
 
 @pytest.fixture(scope="module", autouse=True)
 def built():
-    """Build the page's script from web/terminal/ (what `make install` does), so the test sees the sources."""
+    """Build the page's script from web/terminal/ and copy Swagger UI (what `make install` does), so
+    the test sees the sources."""
+    docs = STATIC_DIR / "apidocs"
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        shutil.copyfile(ROOT / "node_modules" / "swagger-ui-dist" / name, docs / name)
     subprocess.run(
         [
             str(ESBUILD),
@@ -385,5 +389,32 @@ def test_a_perp_position_shows_its_liquidation_price_and_pnl_moving_with_the_mar
             assert upnl > 0
             page.screenshot(path=str(ARTIFACTS / "terminal-perp.png"), full_page=True)
             assert errors == [], errors
+        finally:
+            browser.close()
+
+
+def test_the_api_docs_page_shows_the_schema_with_nothing_from_outside(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _, _ = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(url + "/api-docs")
+            expect(page.locator(".swagger-ui .info .title")).to_contain_text(
+                "Breakwater exchange API", timeout=15_000
+            )
+            expect(page.locator(".opblock-summary-path", has_text="/candles")).to_have_count(1)
+            expect(page.locator(".opblock-summary-path", has_text="/orders").first).to_be_visible()
+            host = url.split("//")[1]
+            outside = [
+                u
+                for u in requests
+                if not re.match(rf"^(http|ws)://{re.escape(host)}/", u) and not u.startswith("data:")
+            ]
+            assert outside == [], outside
         finally:
             browser.close()

@@ -1,5 +1,6 @@
-"""The trading terminal: `/terminal` (its page, built from web/terminal/ by `make install`) and
-`GET /terminal/config`, what the page needs to reach the chain for a deposit (RPC, Custody, tokens).
+"""The trading terminal: `/terminal` (its page, built from web/terminal/ by `make install`), the API
+docs page `/api-docs` (Swagger UI from npm), and `GET /terminal/config`, what the page needs to
+reach the chain for a deposit (RPC, Custody, tokens).
 
 The chain part comes from the deployment file of the domain's chain (`deployments/<chain_id>.json`,
 `BREAKWATER_DEPLOYMENTS_DIR`) when its Custody is the domain's; the RPC URL from
@@ -82,9 +83,18 @@ def router(ctx: ApiContext) -> APIRouter:
 
 
 def mount(app: FastAPI, static_dir: Path) -> None:
-    """Serve the terminal's page at `/terminal` (its scripts are under `/static/terminal/`)."""
+    """Serve the terminal's page at `/terminal` (its scripts are under `/static/terminal/`) and the
+    API docs (Swagger UI over `/openapi.json`, from npm) at `/api-docs`."""
     api = APIRouter()
     page = static_dir / "terminal" / "index.html"
+
+    @api.get("/api-docs", include_in_schema=False)
+    def api_docs():
+        if not (static_dir / "apidocs" / "swagger-ui-bundle.js").exists():
+            return JSONResponse(
+                {"code": "not_found", "message": "the API docs page is not built: run `make install`"}, 404
+            )
+        return FileResponse(static_dir / "apidocs" / "index.html")
 
     @api.get("/terminal", include_in_schema=False)
     def terminal():
