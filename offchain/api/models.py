@@ -125,3 +125,76 @@ class ProofResult(BaseModel):
 
     epoch: dict[str, Any]
     proof: dict[str, Any]
+
+
+# -- batches (`POST /orders/batch`, `POST /orders/cancel-batch`): one signature, one nonce ---------
+MAX_BATCH_ITEMS = 100
+
+
+class BatchOrder(_Strict):
+    """One order of an `OrderBatch`: an `Order` without the account, nonce and expiry."""
+
+    symbol: Annotated[str, Field(min_length=1, max_length=32)]
+    side: Literal["buy", "sell"]
+    type: Literal["limit", "market"] = "limit"
+    price: Decimal | Literal[""] = Field("", description='limit price in quote units; "" for a market order')
+    qty: Decimal
+    tif: Literal["GTC", "IOC", "FOK"] = "GTC"
+    client_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+    post_only: bool = False
+    reduce_only: bool = False
+    stp: Literal["cancel_maker", "cancel_taker", "cancel_both", "decrement"] = "cancel_maker"
+
+
+class OrderBatchMessage(_Strict):
+    """The EIP-712 `OrderBatch` a wallet signs: up to 100 orders under one nonce and expiry."""
+
+    account: Address
+    orders: Annotated[list[BatchOrder], Field(min_length=1, max_length=MAX_BATCH_ITEMS)]
+    nonce: Uint256
+    expiry: Expiry
+
+
+class SignedOrderBatch(_Strict):
+    batch: OrderBatchMessage
+    signature: Signature
+
+
+class BatchCancel(_Strict):
+    """One cancel of a `CancelBatch`: by engine id (`oid`, client_id "") or by client id (oid 0)."""
+
+    oid: Uint256 = 0
+    client_id: Annotated[str, Field(max_length=64)] = ""
+
+
+class CancelBatchMessage(_Strict):
+    """The EIP-712 `CancelBatch` a wallet signs: up to 100 cancels under one nonce and expiry."""
+
+    account: Address
+    cancels: Annotated[list[BatchCancel], Field(min_length=1, max_length=MAX_BATCH_ITEMS)]
+    nonce: Uint256
+    expiry: Expiry
+
+
+class SignedCancelBatch(_Strict):
+    batch: CancelBatchMessage
+    signature: Signature
+
+
+class BatchItemResult(BaseModel):
+    """One item of a batch: `ok` with the order's `oid` and `status` (or the cancel's `cancelled_qty`),
+    or refused by itself with the `code` and `message` a single request would get."""
+
+    ok: bool
+    client_id: str
+    oid: int | None = None
+    status: Literal["open", "filled", "cancelled"] | None = None
+    cancelled_qty: str | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class BatchResult(BaseModel):
+    """Every item's result, in the order of the signed list."""
+
+    results: list[BatchItemResult]
