@@ -77,7 +77,8 @@ pids+=($SIM)
 
 echo
 echo "Breakwater demo"
-echo "  dashboard and API  $API/   (OpenAPI schema: $API/openapi.json)"
+echo "  trading terminal   $API/terminal   (burner wallet, one-click devnet funding)"
+echo "  dashboard and API  $API/   (API docs: $API/api-docs, schema: $API/openapi.json)"
 echo "  JSON-RPC           $RPC   (ape console: make console)"
 echo "  deployment         $DEPLOYMENTS/31337.json"
 sed 's/^/    /' "$DEPLOYMENTS/31337.json"
