@@ -12,7 +12,11 @@
         `amount_in * (10000 - fee) * R_out // (R_in * 10000 + amount_in * (10000 - fee))`.
         A protocol share of the fee (default 1/6, Uniswap V2's rule: 1/N of
         the growth of sqrt(k)) accrues as LP shares held by the pool and is
-        paid out in both tokens to `fee_receiver` by `sweep_protocol_fee`.
+        paid out by `sweep_protocol_fee`, each token to its own
+        `fee_receiver(token)` (issue 14.3: the InsuranceFund, an ERC-4626
+        over USDC, takes only USDC; the governor routes the other token to a
+        receiver that can move it, `FeeReceiverSet` records each change, and
+        the pool refuses to route a token to a vault of another asset).
 
         Prices. `spot_price()` and `price_oracle()` are the price of one whole
         token0 in whole token1, scaled by 1e18 and ADJUSTED FOR DECIMALS:
@@ -21,11 +25,27 @@
         is an EMA (half-life `oracle_half_life`, default 10 min) of the spot
         capped to `oracle_cap_bps` of the EMA before it enters.
 
-        Breaker behaviour (parameters: `parameters()`, set by the governor):
-        - a swap whose own price impact (fall of the price of token_in in
-          token_out) exceeds `impact_band_bps` (10 %) reverts; during the
-          cool-down after a resume (`cooldown_seconds`, 10 min) the band is
-          `cooldown_band_bps` (1 %);
+        Breaker behaviour (parameters: `parameters()`, set by the governor,
+        packed by `lib/pool_params.vy`):
+        - the impact band, per swap AND per block (issue 14.2). A swap
+          reverts if the price of token_in in token_out falls by more than
+          `impact_band_bps` (10 %) from its value before the swap ("pool:
+          price impact above band") or from the block's first spot, the spot
+          before the block's first swap ("pool: price move in this block
+          above band"). Every swap of a block, in one transaction or many,
+          shares the band, as Uniswap v4 hooks and Curve's oracle guard do:
+          chaining swaps cannot walk the price further in one block than one
+          swap could, and a swap back towards the first spot is always
+          within it. The next block opens a new band at its first spot, so a
+          walk takes one block per band, with the price open to arbitrage
+          between blocks;
+        - after a resume: no swap in the resume's block ("pool: resumed in
+          this block, swaps open in the next"), so whoever resumes cannot
+          unwind a manipulated price in its own transaction; then, for the
+          cool-down (`cooldown_seconds`, 10 min), both bands are
+          `cooldown_band_bps` (1 %), per block: the way back from a
+          manipulated price is open to everyone, one 1 % step per block,
+          not to the first swapper at once;
         - a swap that leaves |spot - EMA| / EMA above `velocity_bps` (10 %)
           while the slippage of the reference size of token_in is above
           `thin_depth_bps` (5 %) trips the breaker (reason 10);
@@ -38,9 +58,12 @@
         - a net outflow of token0/token1 by SWAPS over the rolling window
           above `outflow_cap_bps` (30 %) of its reserve per `outflow_window`
           (1 h) trips it (reasons 12/13). Deposits and withdrawals are not
-          flows (they only relax the lanes), so no sequence of them trips the
-          pool; a resume empties the lanes, so a re-trip needs new outflow
-          (`lib/outflow_limiter.vy`);
+          flows: they relax the lanes and rescale them with the reserves, so
+          the limiter keeps measuring swap outflow as a fraction of the
+          reserve and no sequence of deposits and withdrawals, around swaps
+          or not, changes that fraction (a flash deposit cannot shrink the
+          cap under a swap's outflow); a resume empties the lanes, so a
+          re-trip needs new outflow (`lib/outflow_limiter.vy`);
         - a trip never reverts the transaction that measured it;
         - while halted `swap` reverts; `add_liquidity` and `remove_liquidity`
           always work. The pool mirrors the breaker's halt state of itself:
@@ -54,14 +77,15 @@
           its benchmark. The breaker adds the halt window and lets anyone
           resume; its governor may resume at any time.
 
-        Gas: a swap reads three storage slots (reserves with the time of the
+        Gas: a swap reads four storage slots (reserves with the time of the
         last oracle/limiter update; the EMA with both outflow lanes; the swap
-        parameters with the halt mirror) and writes two. The outflow lanes
+        parameters; the block's first spot with the halt mirror) and writes
+        two, three in the first swap of a block. The outflow lanes
         count in units of 10**(decimals - 6) for tokens with more than 6
         decimals (outflows rounded up, inflows down).
 
         Reserves are cached: tokens sent to the pool without a call are not
-        reserves. `skim()` pays such donations to `fee_receiver`; the governor
+        reserves. `skim()` pays such donations to the `fee_receiver`s; the governor
         may `sync()` the reserves to the balances.
 
         Fee-on-transfer tokens are refused: every deposit checks that the
@@ -74,6 +98,11 @@
         (except the LP token's own ERC-20 functions, which touch no reserve,
         and `on_halt_state`, which only the breaker may call, also from
         inside the pool's own trip).
+
+        Checks revert through one internal `_fail(reason)` instead of
+        `assert cond, reason` at each site: same revert data, no gas until a
+        check fails, and one copy of the revert code keeps the runtime well
+        under the EIP-170 limit.
 """
 
 from ethereum.ercs import IERC20
@@ -99,8 +128,11 @@ initializes: erc20[ownable := ownable]
 
 from lib import ema_oracle
 from lib import outflow_limiter
+from lib import pool_params
 from lib import roles
 from lib import trip_reasons
+
+initializes: pool_params
 
 exports: (
     erc20.transfer,
@@ -121,70 +153,29 @@ GOVERNOR_ROLE: public(constant(bytes32)) = roles.GOVERNOR_ROLE
 MINIMUM_LIQUIDITY: public(constant(uint256)) = 1000
 # @dev Holder of the locked minimum liquidity (snekmate refuses the zero address).
 DEAD: public(constant(address)) = 0x000000000000000000000000000000000000dEaD
-BPS: constant(uint256) = 10_000
-MAX_FEE_BPS: constant(uint256) = 1_000
+BPS: constant(uint256) = pool_params.BPS
 MAX_RESERVE: constant(uint256) = 2**112 - 1
 PRICE_SCALE: constant(uint256) = 10**18
 _MAX_PRICE: constant(uint256) = 2**192 - 1
-_U16: constant(uint256) = 2**16 - 1
-_U32: constant(uint256) = 2**32 - 1
+_U16: constant(uint256) = pool_params.U16
+_U32: constant(uint256) = pool_params.U32
 _U64: constant(uint256) = 2**64 - 1
-# @dev `_swap_parameters`: the parameters in the low 208 bits (bit offsets below; 16-bit
-# fields for bps, 32-bit for seconds), then the halt mirror.
-_FEE_AT: constant(uint256) = 0
-_IMPACT_BAND_AT: constant(uint256) = 16
-_COOLDOWN_BAND_AT: constant(uint256) = 32
-_VELOCITY_AT: constant(uint256) = 48
-_THIN_DEPTH_AT: constant(uint256) = 64
-_OUTFLOW_CAP_AT: constant(uint256) = 80
-_ORACLE_CAP_AT: constant(uint256) = 96
-_COOLDOWN_SECONDS_AT: constant(uint256) = 112
-_OUTFLOW_WINDOW_AT: constant(uint256) = 144
-_ORACLE_HALF_LIFE_AT: constant(uint256) = 176
-_PARAMETERS: constant(uint256) = 2**208 - 1
-# @dev The halt mirror: set once the breaker has pushed; halted; the last resume time from bit 210.
-_MIRRORED: constant(uint256) = 2**208
-_HALTED: constant(uint256) = 2**209
-_RESUMED_AT_SHIFT: constant(uint256) = 210
+# @dev `_state`: the block's first spot (`ema_oracle._pack`, 80 bits), that block's number mod
+# 2**32, then the halt mirror: set once the breaker has pushed; halted; closed (the pool resumed in
+# this block: no swap until the next); the last resume time.
+_OPEN_MASK: constant(uint256) = 2**80 - 1
+_BLOCK_AT: constant(uint256) = 80
+_MIRRORED: constant(uint256) = 2**112
+_HALTED: constant(uint256) = 2**113
+_CLOSED: constant(uint256) = 2**114
+_RESUMED_AT_SHIFT: constant(uint256) = 115
 _MAX_RESUMED_AT: constant(uint256) = 2**46 - 1
 # @dev `_reserves`: the time of the last oracle/limiter update, mod 2**32, above the reserves.
 _CLOCK_SHIFT: constant(uint256) = 224
 # @dev `_oracle_flows` without the outflow lanes.
 _EMA_MASK: constant(uint256) = 2**80 - 1
-
-
-# @dev Every tunable of the pool and its breaker rules.
-struct Parameters:
-    fee_bps: uint256
-    protocol_fee_divisor: uint256
-    impact_band_bps: uint256
-    cooldown_band_bps: uint256
-    cooldown_seconds: uint256
-    velocity_bps: uint256
-    thin_depth_bps: uint256
-    reference_size0: uint256
-    reference_size1: uint256
-    depth_collapse_bps: uint256
-    resume_depth_bps: uint256
-    benchmark_half_life: uint256
-    outflow_cap_bps: uint256
-    outflow_window: uint256
-    oracle_half_life: uint256
-    oracle_cap_bps: uint256
-
-
-# @dev The parameters a swap reads, unpacked from one storage slot.
-struct SwapParameters:
-    fee_bps: uint256
-    impact_band_bps: uint256
-    cooldown_band_bps: uint256
-    velocity_bps: uint256
-    thin_depth_bps: uint256
-    outflow_cap_bps: uint256
-    oracle_cap_bps: uint256
-    cooldown_seconds: uint256
-    outflow_window: uint256
-    oracle_half_life: uint256
+_LANE_OFFSET: constant(int256) = 2**87
+_LANE_MASK: constant(uint256) = 2**88 - 1
 
 
 token0: public(immutable(address))
@@ -197,23 +188,16 @@ _RATE1: immutable(uint256)
 _LANE_UNIT0: immutable(uint256)
 _LANE_UNIT1: immutable(uint256)
 
-# @dev Where swept protocol fees and skimmed donations go (the InsuranceFund).
-fee_receiver: public(address)
+# @dev Where swept protocol fees and skimmed donations of each token go (see `set_fee_receiver`).
+fee_receiver: public(HashMap[address, address])
 
 # @dev reserve0 | reserve1 << 112 | (time of the last oracle/limiter update mod 2**32) << 224.
 _reserves: uint256
 # @dev The EMA price (`ema_oracle._pack`, 80 bits) | the outflow limiter lanes
 # (`outflow_limiter._lane_flow`, 88 bits each) of token0 << 80 and token1 << 168.
 _oracle_flows: uint256
-# @dev `SwapParameters` packed (see `_set_parameters`) | the halt mirror (see `on_halt_state`).
-_swap_parameters: uint256
-# @dev The parameters only deposits, withdrawals and resumes read.
-protocol_fee_divisor: public(uint256)
-depth_collapse_bps: public(uint256)
-resume_depth_bps: public(uint256)
-benchmark_half_life: public(uint256)
-reference_size0: public(uint256)
-reference_size1: public(uint256)
+# @dev The block's first spot and the halt mirror (layout at `_OPEN_MASK`).
+_state: uint256
 # @dev reserve0 * reserve1 after the last deposit or withdrawal (protocol fee base).
 k_last: public(uint256)
 # @dev The depth benchmark: slow EMA of sqrt(k), `benchmark << 64 | last_update`.
@@ -252,15 +236,15 @@ event BreakerTrip:
     accepted: bool
 
 
+# @dev Paid to `fee_receiver(token0)` and `fee_receiver(token1)`.
 event ProtocolFeeSwept:
-    receiver: indexed(address)
     amount0: uint256
     amount1: uint256
     lp_burned: uint256
 
 
+# @dev Paid to `fee_receiver(token0)` and `fee_receiver(token1)`.
 event Skim:
-    receiver: indexed(address)
     amount0: uint256
     amount1: uint256
 
@@ -270,13 +254,10 @@ event Sync:
     reserve1: uint256
 
 
-event ParametersSet:
-    governor: indexed(address)
-    parameters: Parameters
-
-
+# @dev The governor routed `token`'s protocol fees and donations to `fee_receiver`.
 event FeeReceiverSet:
     governor: indexed(address)
+    token: indexed(address)
     previous: address
     fee_receiver: address
 
@@ -298,19 +279,23 @@ def __init__(
     @param token1_ The second token.
     @param breaker_ The protocol's CircuitBreaker (it must `protect` this pool);
            its GOVERNOR_ROLE holders govern the pool (parameters, fee receiver, sync).
-    @param fee_receiver_ Where protocol fees and donations go.
+    @param fee_receiver_ Where protocol fees and donations of both tokens go until the
+           governor routes each token (`set_fee_receiver`).
     @param reference_size0_ The token0 amount whose slippage measures thin depth.
     @param reference_size1_ The token1 amount whose slippage measures thin depth.
     @param name_ The LP token name.
     @param symbol_ The LP token symbol.
     """
-    assert token0_ != empty(address) and token1_ != empty(address), "pool: token is the zero address"
-    assert token0_ != token1_, "pool: identical tokens"
-    assert breaker_.address != empty(address), "pool: breaker is the zero address"
-    assert fee_receiver_ != empty(address), "pool: fee receiver is the zero address"
+    if not (token0_ != empty(address) and token1_ != empty(address)):
+        self._fail("pool: token is the zero address")
+    if token0_ == token1_:
+        self._fail("pool: identical tokens")
+    if breaker_.address == empty(address):
+        self._fail("pool: breaker is the zero address")
     decimals0: uint256 = convert(staticcall IERC20Detailed(token0_).decimals(), uint256)
     decimals1: uint256 = convert(staticcall IERC20Detailed(token1_).decimals(), uint256)
-    assert decimals0 <= 18 and decimals1 <= 18, "pool: more than 18 decimals"
+    if not (decimals0 <= 18 and decimals1 <= 18):
+        self._fail("pool: more than 18 decimals")
     token0 = token0_
     token1 = token1_
     breaker = breaker_
@@ -322,9 +307,12 @@ def __init__(
     ownable.__init__()
     erc20.__init__(name_, symbol_, 18, name_, "1")
 
-    self.fee_receiver = fee_receiver_
-    self._set_parameters(
-        Parameters(
+    self._check_receiver(token0_, fee_receiver_)
+    self._check_receiver(token1_, fee_receiver_)
+    self.fee_receiver[token0_] = fee_receiver_
+    self.fee_receiver[token1_] = fee_receiver_
+    pool_params._set(
+        pool_params.Parameters(
             fee_bps=30,
             protocol_fee_divisor=6,
             impact_band_bps=1_000,
@@ -350,8 +338,11 @@ def swap(token_in: address, amount_in: uint256, min_out: uint256, receiver: addr
     """
     @dev Sell `amount_in` of `token_in` for the other token.
     @notice Reverts while the breaker halts the pool (or before it
-            protects it), past `deadline`, below `min_out`, or when the
-            swap's own price impact is above the band. May trip the breaker
+            protects it), in the block of a resume, past `deadline`, below
+            `min_out`, or when the price would leave the band: the swap's own
+            impact, or the move of the spot from the block's first spot
+            (every swap of the block together), above `impact_band_bps`
+            (`cooldown_band_bps` in the cool-down). May trip the breaker
             (velocity with thin depth, outflow cap); the swap that trips it
             still executes.
     @param token_in token0 or token1; the caller must have approved it.
@@ -361,19 +352,39 @@ def swap(token_in: address, amount_in: uint256, min_out: uint256, receiver: addr
     @param deadline The last timestamp at which the swap may execute.
     @return uint256 The output amount.
     """
-    assert block.timestamp <= deadline, "pool: deadline passed"
-    assert amount_in > 0, "pool: zero amount"
-    assert receiver != empty(address), "pool: receiver is the zero address"
-    config: uint256 = self._swap_parameters
-    assert config & _MIRRORED != 0, "pool: not protected by the breaker"
-    assert config & _HALTED == 0, "pool: halted by the circuit breaker"
+    if block.timestamp > deadline:
+        self._fail("pool: deadline passed")
+    if amount_in == 0:
+        self._fail("pool: zero amount")
+    if receiver == empty(address):
+        self._fail("pool: receiver is the zero address")
+    state: uint256 = self._state
+    if state & _MIRRORED == 0:
+        self._fail("pool: not protected by the breaker")
+    if state & _HALTED != 0:
+        self._fail("pool: halted by the circuit breaker")
     zero_in: bool = token_in == token0
-    assert zero_in or token_in == token1, "pool: token_in is not in the pool"
+    if not (zero_in or token_in == token1):
+        self._fail("pool: token_in is not in the pool")
 
     word: uint256 = self._reserves
     reserve0: uint256 = word & MAX_RESERVE
     reserve1: uint256 = word >> 112 & MAX_RESERVE
-    assert reserve0 != 0, "pool: no liquidity"
+    if reserve0 == 0:
+        self._fail("pool: no liquidity")
+    config: uint256 = pool_params.swap_word
+
+    # The block's first spot: the band holds every swap of the block together (issue 14.2).
+    opening: uint256 = 0
+    if state >> _BLOCK_AT & _U32 == block.number & _U32:
+        if state & _CLOSED != 0:
+            self._fail("pool: resumed in this block, swaps open in the next")
+        opening = ema_oracle._unpack(state)
+    else:
+        opening = self._spot(reserve0, reserve1)
+        packed: uint256 = ema_oracle._pack(opening)
+        opening = ema_oracle._unpack(packed)
+        self._state = state & ~(_OPEN_MASK | _U32 << _BLOCK_AT | _CLOSED) | packed | (block.number & _U32) << _BLOCK_AT
 
     reserve_in: uint256 = reserve1
     reserve_out: uint256 = reserve0
@@ -382,49 +393,58 @@ def swap(token_in: address, amount_in: uint256, min_out: uint256, receiver: addr
         reserve_in = reserve0
         reserve_out = reserve1
         token_out = token1
-    assert amount_in <= MAX_RESERVE - reserve_in, "pool: reserve overflow"
+    if amount_in > MAX_RESERVE - reserve_in:
+        self._fail("pool: reserve overflow")
     # Bounded by MAX_RESERVE from here: no product below can overflow.
     new_in: uint256 = unsafe_add(reserve_in, amount_in)
     amount_out: uint256 = self._amount_out(amount_in, reserve_in, reserve_out, config & _U16)
-    assert amount_out != 0, "pool: output is zero"
-    assert amount_out >= min_out, "pool: output below min_out"
+    if amount_out == 0:
+        self._fail("pool: output is zero")
+    if amount_out < min_out:
+        self._fail("pool: output below min_out")
     new_out: uint256 = unsafe_sub(reserve_out, amount_out)
 
     # Impact: the price of token_in in token_out falls from R_out/R_in to new_out/new_in.
-    band: uint256 = config >> _IMPACT_BAND_AT & _U16
-    resumed_at: uint256 = config >> _RESUMED_AT_SHIFT
-    if resumed_at != 0 and block.timestamp < resumed_at + (config >> _COOLDOWN_SECONDS_AT & _U32):
-        band = config >> _COOLDOWN_BAND_AT & _U16
-    assert unsafe_mul(unsafe_mul(new_out, reserve_in), BPS) >= unsafe_mul(
-        unsafe_mul(BPS - band, reserve_out), new_in
-    ), "pool: price impact above band"
+    band: uint256 = config >> pool_params.IMPACT_BAND_AT & _U16
+    resumed_at: uint256 = state >> _RESUMED_AT_SHIFT
+    if resumed_at != 0 and block.timestamp < resumed_at + (config >> pool_params.COOLDOWN_SECONDS_AT & _U32):
+        band = config >> pool_params.COOLDOWN_BAND_AT & _U16
+    keep: uint256 = BPS - band
+    if unsafe_mul(unsafe_mul(new_out, reserve_in), BPS) < unsafe_mul(unsafe_mul(keep, reserve_out), new_in):
+        self._fail("pool: price impact above band")
 
     new0: uint256 = new_out
     new1: uint256 = new_in
     if zero_in:
         new0 = new_in
         new1 = new_out
+    spot: uint256 = self._spot(new0, new1)
+    # The same fall counted from the block's first spot. Prices are below 2**192: no overflow.
+    if zero_in:
+        if unsafe_mul(spot, BPS) < unsafe_mul(opening, keep):
+            self._fail("pool: price move in this block above band")
+    else:
+        if unsafe_mul(spot, keep) > unsafe_mul(opening, BPS):
+            self._fail("pool: price move in this block above band")
     self._reserves = new0 | new1 << 112 | block.timestamp << _CLOCK_SHIFT
     self._pull(token_in, amount_in, new_in)
-    assert extcall IERC20(token_out).transfer(receiver, amount_out, default_return_value=True), (
-        "pool: transfer failed"
-    )
+    if not (extcall IERC20(token_out).transfer(receiver, amount_out, default_return_value=True)):
+        self._fail("pool: transfer failed")
 
     ema: uint256 = 0
     if zero_in:
         ema = self._advance(word, config, reserve0, reserve1, amount_in, 0, 0, amount_out)
     else:
         ema = self._advance(word, config, reserve0, reserve1, 0, amount_out, amount_in, 0)
-    spot: uint256 = self._spot(new0, new1)
     # Velocity with thin depth: the price ran away from its EMA while the book behind it is thin.
     # Prices are below 2**192 and bps below 2**16: no overflow.
     gap: uint256 = unsafe_sub(spot, ema) if spot > ema else unsafe_sub(ema, spot)
-    if ema != 0 and unsafe_mul(gap, BPS) > unsafe_mul(config >> _VELOCITY_AT & _U16, ema):
-        reference: uint256 = self.reference_size1
+    if ema != 0 and unsafe_mul(gap, BPS) > unsafe_mul(config >> pool_params.VELOCITY_AT & _U16, ema):
+        reference: uint256 = pool_params.reference_size1
         if zero_in:
-            reference = self.reference_size0
+            reference = pool_params.reference_size0
         # Slippage of selling `reference` into the new reserves: reference / (new_in + reference).
-        if reference * BPS > (config >> _THIN_DEPTH_AT & _U16) * (new_in + reference):
+        if reference * BPS > (config >> pool_params.THIN_DEPTH_AT & _U16) * (new_in + reference):
             self._trip(trip_reasons.POOL_VELOCITY_THIN_DEPTH, gap * BPS // ema)
     log Swap(
         sender=msg.sender,
@@ -453,9 +473,12 @@ def add_liquidity(amount0: uint256, amount1: uint256, min_lp: uint256, receiver:
     @param deadline The last timestamp at which the deposit may execute.
     @return uint256 The LP shares minted.
     """
-    assert block.timestamp <= deadline, "pool: deadline passed"
-    assert receiver != empty(address), "pool: receiver is the zero address"
-    assert amount0 <= MAX_RESERVE and amount1 <= MAX_RESERVE, "pool: reserve overflow"
+    if block.timestamp > deadline:
+        self._fail("pool: deadline passed")
+    if receiver == empty(address):
+        self._fail("pool: receiver is the zero address")
+    if not (amount0 <= MAX_RESERVE and amount1 <= MAX_RESERVE):
+        self._fail("pool: reserve overflow")
     word: uint256 = self._reserves
     reserve0: uint256 = word & MAX_RESERVE
     reserve1: uint256 = word >> 112 & MAX_RESERVE
@@ -465,9 +488,11 @@ def add_liquidity(amount0: uint256, amount1: uint256, min_lp: uint256, receiver:
     minted: uint256 = 0
 
     if supply == 0:
-        assert amount0 != 0 and amount1 != 0, "pool: first deposit needs both tokens"
+        if not (amount0 != 0 and amount1 != 0):
+            self._fail("pool: first deposit needs both tokens")
         liquidity: uint256 = isqrt(amount0 * amount1)
-        assert liquidity > MINIMUM_LIQUIDITY, "pool: first deposit too small"
+        if liquidity <= MINIMUM_LIQUIDITY:
+            self._fail("pool: first deposit too small")
         erc20._mint(DEAD, MINIMUM_LIQUIDITY)
         minted = liquidity - MINIMUM_LIQUIDITY
         self._depth = liquidity << 64 | block.timestamp
@@ -481,15 +506,18 @@ def add_liquidity(amount0: uint256, amount1: uint256, min_lp: uint256, receiver:
             used1 = amount1
         minted = min(used0 * supply // reserve0, used1 * supply // reserve1)
 
-    assert minted != 0, "pool: zero liquidity minted"
-    assert minted >= min_lp, "pool: liquidity below min_lp"
+    if minted == 0:
+        self._fail("pool: zero liquidity minted")
+    if minted < min_lp:
+        self._fail("pool: liquidity below min_lp")
     new0: uint256 = reserve0 + used0
     new1: uint256 = reserve1 + used1
-    assert new0 <= MAX_RESERVE and new1 <= MAX_RESERVE, "pool: reserve overflow"
+    if not (new0 <= MAX_RESERVE and new1 <= MAX_RESERVE):
+        self._fail("pool: reserve overflow")
     if supply != 0:
         self._update_depth(isqrt(reserve0 * reserve1), isqrt(new0 * new1))
     self._reserves = new0 | new1 << 112 | block.timestamp << _CLOCK_SHIFT
-    if self.protocol_fee_divisor != 0:
+    if pool_params.protocol_fee_divisor != 0:
         self.k_last = new0 * new1
     self._pull(token0, used0, new0)
     self._pull(token1, used1, new1)
@@ -497,9 +525,10 @@ def add_liquidity(amount0: uint256, amount1: uint256, min_lp: uint256, receiver:
 
     if supply == 0:
         # The first deposit sets the EMA to its own price.
-        self._advance(word, self._swap_parameters, used0, used1, 0, 0, 0, 0)
+        self._advance(word, pool_params.swap_word, used0, used1, 0, 0, 0, 0)
     else:
-        self._advance(word, self._swap_parameters, reserve0, reserve1, 0, 0, 0, 0)
+        self._advance(word, pool_params.swap_word, reserve0, reserve1, 0, 0, 0, 0)
+        self._rescale_lanes(reserve0, reserve1, new0, new1)
     log AddLiquidity(provider=msg.sender, receiver=receiver, amount0=used0, amount1=used1, lp_minted=minted)
     return minted
 
@@ -521,9 +550,12 @@ def remove_liquidity(
     @return uint256 The token0 paid out.
     @return uint256 The token1 paid out.
     """
-    assert block.timestamp <= deadline, "pool: deadline passed"
-    assert lp_amount != 0, "pool: zero amount"
-    assert receiver != empty(address), "pool: receiver is the zero address"
+    if block.timestamp > deadline:
+        self._fail("pool: deadline passed")
+    if lp_amount == 0:
+        self._fail("pool: zero amount")
+    if receiver == empty(address):
+        self._fail("pool: receiver is the zero address")
     word: uint256 = self._reserves
     reserve0: uint256 = word & MAX_RESERVE
     reserve1: uint256 = word >> 112 & MAX_RESERVE
@@ -531,13 +563,15 @@ def remove_liquidity(
 
     amount0: uint256 = lp_amount * reserve0 // supply
     amount1: uint256 = lp_amount * reserve1 // supply
-    assert amount0 >= min0 and amount1 >= min1, "pool: output below minimum"
-    assert amount0 != 0 or amount1 != 0, "pool: nothing to withdraw"
+    if not (amount0 >= min0 and amount1 >= min1):
+        self._fail("pool: output below minimum")
+    if not (amount0 != 0 or amount1 != 0):
+        self._fail("pool: nothing to withdraw")
     erc20._burn(msg.sender, lp_amount)
     new0: uint256 = reserve0 - amount0
     new1: uint256 = reserve1 - amount1
     self._reserves = new0 | new1 << 112 | block.timestamp << _CLOCK_SHIFT
-    if self.protocol_fee_divisor != 0:
+    if pool_params.protocol_fee_divisor != 0:
         self.k_last = new0 * new1
     self._push(token0, receiver, amount0)
     self._push(token1, receiver, amount1)
@@ -545,7 +579,8 @@ def remove_liquidity(
     # A proportional exit moves no price: it rescales the depth benchmark with the reserves and is no
     # outflow for the limiter (issue 14.1), so it never trips.
     self._update_depth(isqrt(reserve0 * reserve1), isqrt(new0 * new1))
-    self._advance(word, self._swap_parameters, reserve0, reserve1, 0, 0, 0, 0)
+    self._advance(word, pool_params.swap_word, reserve0, reserve1, 0, 0, 0, 0)
+    self._rescale_lanes(reserve0, reserve1, new0, new1)
     log RemoveLiquidity(provider=msg.sender, receiver=receiver, amount0=amount0, amount1=amount1, lp_burned=lp_amount)
     return amount0, amount1
 
@@ -553,7 +588,7 @@ def remove_liquidity(
 @external
 def sweep_protocol_fee() -> (uint256, uint256):
     """
-    @dev Pay the accrued protocol fee to `fee_receiver` in both tokens.
+    @dev Pay the accrued protocol fee, each token to its `fee_receiver(token)`.
     @notice Anyone may call. Burns the LP shares the pool holds for the
             protocol (accrued as 1/`protocol_fee_divisor` of the growth of
             sqrt(k)) like a withdrawal, which moves no price.
@@ -576,12 +611,10 @@ def sweep_protocol_fee() -> (uint256, uint256):
     new1: uint256 = reserve1 - amount1
     # A proportional burn moves no price: the oracle/limiter clock stays.
     self._reserves = new0 | new1 << 112 | word >> _CLOCK_SHIFT << _CLOCK_SHIFT
-    if self.protocol_fee_divisor != 0:
+    if pool_params.protocol_fee_divisor != 0:
         self.k_last = new0 * new1
-    receiver: address = self.fee_receiver
-    self._push(token0, receiver, amount0)
-    self._push(token1, receiver, amount1)
-    log ProtocolFeeSwept(receiver=receiver, amount0=amount0, amount1=amount1, lp_burned=shares)
+    self._pay_receivers(amount0, amount1)
+    log ProtocolFeeSwept(amount0=amount0, amount1=amount1, lp_burned=shares)
     return amount0, amount1
 
 
@@ -589,8 +622,8 @@ def sweep_protocol_fee() -> (uint256, uint256):
 def skim() -> (uint256, uint256):
     """
     @dev Pay tokens the pool holds beyond its reserves (donations) to
-         `fee_receiver`.
-    @notice Anyone may call; the receiver is fixed, so nobody profits
+         their `fee_receiver(token)`.
+    @notice Anyone may call; the receivers are governed, so nobody profits
             from calling it.
     @return uint256 The token0 paid.
     @return uint256 The token1 paid.
@@ -600,10 +633,8 @@ def skim() -> (uint256, uint256):
     reserve0, reserve1 = self._get_reserves()
     excess0: uint256 = self._excess(token0, reserve0)
     excess1: uint256 = self._excess(token1, reserve1)
-    receiver: address = self.fee_receiver
-    self._push(token0, receiver, excess0)
-    self._push(token1, receiver, excess1)
-    log Skim(receiver=receiver, amount0=excess0, amount1=excess1)
+    self._pay_receivers(excess0, excess1)
+    log Skim(amount0=excess0, amount1=excess1)
     return excess0, excess1
 
 
@@ -619,38 +650,53 @@ def sync():
     # The EMA takes the price that held until now; the outflow lanes relax (no flow).
     reserve0: uint256 = word & MAX_RESERVE
     reserve1: uint256 = word >> 112 & MAX_RESERVE
-    self._advance(word, self._swap_parameters, reserve0, reserve1, 0, 0, 0, 0)
+    self._advance(word, pool_params.swap_word, reserve0, reserve1, 0, 0, 0, 0)
     balance0: uint256 = min(staticcall IERC20(token0).balanceOf(self), MAX_RESERVE)
     balance1: uint256 = min(staticcall IERC20(token1).balanceOf(self), MAX_RESERVE)
     self._reserves = balance0 | balance1 << 112 | block.timestamp << _CLOCK_SHIFT
-    if self.protocol_fee_divisor != 0:
+    if pool_params.protocol_fee_divisor != 0:
         self.k_last = balance0 * balance1
     log Sync(reserve0=balance0, reserve1=balance1)
 
 
 @external
-def set_parameters(parameters: Parameters):
+def set_parameters(parameters: pool_params.Parameters):
     """
     @dev Replace every parameter of the pool and its breaker rules.
     @notice Governor only. Emits `ParametersSet` with the new values.
             Read the current ones with `parameters()`.
-    @param parameters The new parameters (see `Parameters`).
+    @param parameters The new parameters (see `pool_params.Parameters`).
     """
     self._check_governor()
-    self._set_parameters(parameters)
+    was: uint256 = pool_params.protocol_fee_divisor
+    pool_params._set(parameters)
+    if parameters.protocol_fee_divisor == 0:
+        self.k_last = 0
+    elif was == 0:
+        # Fees start accruing from now, not from the last time they were on.
+        reserve0: uint256 = 0
+        reserve1: uint256 = 0
+        reserve0, reserve1 = self._get_reserves()
+        self.k_last = reserve0 * reserve1
 
 
 @external
-def set_fee_receiver(fee_receiver_: address):
+def set_fee_receiver(token: address, fee_receiver_: address):
     """
-    @dev Send future protocol fees and donations to `fee_receiver_`.
-    @notice Governor only.
-    @param fee_receiver_ The new receiver (the InsuranceFund).
+    @dev Send `token`'s future protocol fees and donations to `fee_receiver_`.
+    @notice Governor only; emits `FeeReceiverSet`. A receiver that is an
+            ERC-4626 vault (answers `asset()`) must be a vault of `token`:
+            the InsuranceFund takes only its asset, the other token goes to
+            a receiver that can move it (issue 14.3).
+    @param token token0 or token1.
+    @param fee_receiver_ The new receiver.
     """
     self._check_governor()
-    assert fee_receiver_ != empty(address), "pool: fee receiver is the zero address"
-    log FeeReceiverSet(governor=msg.sender, previous=self.fee_receiver, fee_receiver=fee_receiver_)
-    self.fee_receiver = fee_receiver_
+    if not (token == token0 or token == token1):
+        self._fail("pool: token is not in the pool")
+    self._check_receiver(token, fee_receiver_)
+    log FeeReceiverSet(governor=msg.sender, token=token, previous=self.fee_receiver[token], fee_receiver=fee_receiver_)
+    self.fee_receiver[token] = fee_receiver_
 
 
 @external
@@ -671,7 +717,7 @@ def fee_bps() -> uint256:
     @dev Return the swap fee in basis points.
     @return uint256 The fee (30 = 0.30 %).
     """
-    return self._swap_parameters & _U16
+    return pool_params.swap_word & _U16
 
 
 @external
@@ -688,10 +734,11 @@ def get_amount_out(token_in: address, amount_in: uint256) -> uint256:
     reserve0: uint256 = 0
     reserve1: uint256 = 0
     reserve0, reserve1 = self._get_reserves()
-    fee: uint256 = self._swap_parameters & _U16
+    fee: uint256 = pool_params.swap_word & _U16
     if token_in == token0:
         return self._amount_out(amount_in, reserve0, reserve1, fee)
-    assert token_in == token1, "pool: token_in is not in the pool"
+    if token_in != token1:
+        self._fail("pool: token_in is not in the pool")
     return self._amount_out(amount_in, reserve1, reserve0, fee)
 
 
@@ -718,7 +765,7 @@ def price_oracle() -> uint256:
     @return uint256 The EMA price; 0 before the first deposit.
     """
     word: uint256 = self._reserves
-    p: SwapParameters = self._load_swap_parameters()
+    p: pool_params.SwapParameters = pool_params._unpack(pool_params.swap_word)
     return ema_oracle._next(
         ema_oracle._unpack(self._oracle_flows),
         self._spot(word & MAX_RESERVE, word >> 112 & MAX_RESERVE),
@@ -742,7 +789,7 @@ def can_resume() -> bool:
     reserve1: uint256 = 0
     reserve0, reserve1 = self._get_reserves()
     liquidity: uint256 = isqrt(reserve0 * reserve1)
-    return liquidity * BPS >= self.resume_depth_bps * self._benchmark_now(liquidity)
+    return liquidity * BPS >= pool_params.resume_depth_bps * self._benchmark_now(liquidity)
 
 
 @external
@@ -761,30 +808,12 @@ def protocol_fee_pending() -> uint256:
 
 @external
 @view
-def parameters() -> Parameters:
+def parameters() -> pool_params.Parameters:
     """
     @dev Return every parameter of the pool and its breaker rules.
     @return Parameters The current parameters.
     """
-    p: SwapParameters = self._load_swap_parameters()
-    return Parameters(
-        fee_bps=p.fee_bps,
-        protocol_fee_divisor=self.protocol_fee_divisor,
-        impact_band_bps=p.impact_band_bps,
-        cooldown_band_bps=p.cooldown_band_bps,
-        cooldown_seconds=p.cooldown_seconds,
-        velocity_bps=p.velocity_bps,
-        thin_depth_bps=p.thin_depth_bps,
-        reference_size0=self.reference_size0,
-        reference_size1=self.reference_size1,
-        depth_collapse_bps=self.depth_collapse_bps,
-        resume_depth_bps=self.resume_depth_bps,
-        benchmark_half_life=self.benchmark_half_life,
-        outflow_cap_bps=p.outflow_cap_bps,
-        outflow_window=p.outflow_window,
-        oracle_half_life=p.oracle_half_life,
-        oracle_cap_bps=p.oracle_cap_bps,
-    )
+    return pool_params._get()
 
 
 @external
@@ -800,7 +829,7 @@ def breaker_metrics() -> (uint256, uint256, uint256, uint256):
     word: uint256 = self._reserves
     reserve0: uint256 = word & MAX_RESERVE
     reserve1: uint256 = word >> 112 & MAX_RESERVE
-    p: SwapParameters = self._load_swap_parameters()
+    p: pool_params.SwapParameters = pool_params._unpack(pool_params.swap_word)
     liquidity: uint256 = isqrt(reserve0 * reserve1)
     cap0: uint256 = min(reserve0 * p.outflow_cap_bps // BPS // _LANE_UNIT0, outflow_limiter.MAX_LANE)
     cap1: uint256 = min(reserve1 * p.outflow_cap_bps // BPS // _LANE_UNIT1, outflow_limiter.MAX_LANE)
@@ -827,8 +856,8 @@ def halt_state() -> (bool, bool, uint256):
     @return bool Whether halted (as `breaker.is_halted(pool)`).
     @return uint256 The time of the last resume (the cool-down starts there), 0 if never.
     """
-    config: uint256 = self._swap_parameters
-    return config & _MIRRORED != 0, config & _HALTED != 0, config >> _RESUMED_AT_SHIFT
+    state: uint256 = self._state
+    return state & _MIRRORED != 0, state & _HALTED != 0, state >> _RESUMED_AT_SHIFT
 
 
 @external
@@ -846,16 +875,31 @@ def on_halt_state(halted: bool, resumed_at: uint256) -> bytes4:
     @param resumed_at The time of the pool's last resume (0 if never).
     @return bytes4 This function's selector: the mirror is acknowledged.
     """
-    assert msg.sender == breaker.address, "pool: caller is not the breaker"
-    mirror: uint256 = _MIRRORED | min(resumed_at, _MAX_RESUMED_AT) << _RESUMED_AT_SHIFT
-    config: uint256 = self._swap_parameters
+    if msg.sender != breaker.address:
+        self._fail("pool: caller is not the breaker")
+    state: uint256 = self._state
+    mirror: uint256 = state & (_OPEN_MASK | _U32 << _BLOCK_AT) | _MIRRORED | min(resumed_at, _MAX_RESUMED_AT) << _RESUMED_AT_SHIFT
     if halted:
         mirror = mirror | _HALTED
-    elif config & _HALTED != 0:
-        # A resume starts the outflow limiter afresh: a re-trip needs new outflow (issue 14.1).
+    elif state & _HALTED != 0:
+        # A resume starts the outflow limiter afresh: a re-trip needs new outflow (issue 14.1). And no
+        # swap in the resume's block: the resumer cannot unwind a manipulated price in its own
+        # transaction; from the next block the cool-down band holds per block (issue 14.2).
         self._oracle_flows = self._oracle_flows & _EMA_MASK
-    self._swap_parameters = config & _PARAMETERS | mirror
+        mirror = mirror & ~(_U32 << _BLOCK_AT) | _CLOSED | (block.number & _U32) << _BLOCK_AT
+    self._state = mirror
     return method_id("on_halt_state(bool,uint256)", output_type=bytes4)
+
+
+@internal
+@pure
+def _fail(reason: String[64]):
+    """
+    @dev Revert with `reason` (as `assert` does): every check of the pool shares this one copy of
+         the revert code, which keeps the runtime under the EIP-170 limit. Costs no gas until a
+         check fails.
+    """
+    raise reason
 
 
 @internal
@@ -864,9 +908,8 @@ def _check_governor():
     """
     @dev Revert unless the caller holds the breaker's GOVERNOR_ROLE (one place for roles).
     """
-    assert staticcall IAccessControl(breaker.address).hasRole(GOVERNOR_ROLE, msg.sender), (
-        "pool: caller is not the governor"
-    )
+    if not (staticcall IAccessControl(breaker.address).hasRole(GOVERNOR_ROLE, msg.sender)):
+        self._fail("pool: caller is not the governor")
 
 
 @internal
@@ -936,10 +979,10 @@ def _pull(token: address, amount: uint256, booked: uint256):
     # Take `amount` from the caller; the balance must cover what the pool books.
     if amount == 0:
         return
-    assert extcall IERC20(token).transferFrom(msg.sender, self, amount, default_return_value=True), (
-        "pool: transferFrom failed"
-    )
-    assert staticcall IERC20(token).balanceOf(self) >= booked, "pool: fee-on-transfer token refused"
+    if not (extcall IERC20(token).transferFrom(msg.sender, self, amount, default_return_value=True)):
+        self._fail("pool: transferFrom failed")
+    if staticcall IERC20(token).balanceOf(self) < booked:
+        self._fail("pool: fee-on-transfer token refused")
 
 
 @internal
@@ -949,7 +992,35 @@ def _push(token: address, receiver: address, amount: uint256):
     """
     if amount == 0:
         return
-    assert extcall IERC20(token).transfer(receiver, amount, default_return_value=True), "pool: transfer failed"
+    if not (extcall IERC20(token).transfer(receiver, amount, default_return_value=True)):
+        self._fail("pool: transfer failed")
+
+
+@internal
+def _pay_receivers(amount0: uint256, amount1: uint256):
+    """
+    @dev Pay protocol fees or donations, each token to its own `fee_receiver` (issue 14.3).
+    """
+    self._push(token0, self.fee_receiver[token0], amount0)
+    self._push(token1, self.fee_receiver[token1], amount1)
+
+
+@internal
+@view
+def _check_receiver(token: address, receiver: address):
+    """
+    @dev Revert if `receiver` is the zero address, or an ERC-4626 vault
+         (it answers `asset()`) of another asset than `token`: such a vault
+         counts and moves only its asset, so `token` would be stranded.
+    """
+    if receiver == empty(address):
+        self._fail("pool: fee receiver is the zero address")
+    ok: bool = False
+    answer: Bytes[32] = b""
+    ok, answer = raw_call(receiver, method_id("asset()"), max_outsize=32, is_static_call=True, revert_on_failure=False)
+    if ok and len(answer) == 32:
+        if extract32(answer, 0, output_type=address) != token:
+            self._fail("pool: receiver is a vault of another asset")
 
 
 @internal
@@ -1005,11 +1076,11 @@ def _advance(
             ema,
             self._spot(reserve0, reserve1),
             elapsed,
-            config >> _ORACLE_CAP_AT & _U16,
-            config >> _ORACLE_HALF_LIFE_AT & _U32,
+            config >> pool_params.ORACLE_CAP_AT & _U16,
+            config >> pool_params.ORACLE_HALF_LIFE_AT & _U32,
         )
-    cap_bps: uint256 = config >> _OUTFLOW_CAP_AT & _U16
-    window: uint256 = config >> _OUTFLOW_WINDOW_AT & _U32
+    cap_bps: uint256 = config >> pool_params.OUTFLOW_CAP_AT & _U16
+    window: uint256 = config >> pool_params.OUTFLOW_WINDOW_AT & _U32
     lanes: uint256 = state >> ema_oracle.PACKED_BITS
     # Amounts are below 2**112. Outflows round up to the lane unit, inflows down.
     # Reserves are below 2**112: no overflow.
@@ -1046,6 +1117,39 @@ def _advance(
 
 
 @internal
+def _rescale_lanes(reserve0: uint256, reserve1: uint256, new0: uint256, new1: uint256):
+    """
+    @dev Rescale each outflow lane by its reserve's change `new / reserve`, after a deposit or
+         withdrawal (the lanes are already relaxed to now).
+    @notice The limiter measures swap outflow as a fraction of the reserve, and a proportional
+            deposit or withdrawal changes neither that fraction nor the price. Without this, a
+            flash deposit of 9x the pool, one swap at the band and the exit left a net outflow
+            of 5 % of the big pool against a cap of 30 % of the small one: the next swap tripped.
+    """
+    state: uint256 = self._oracle_flows
+    lanes: uint256 = state >> ema_oracle.PACKED_BITS
+    lane0: uint256 = self._scaled_lane(lanes, reserve0, new0)
+    lane1: uint256 = self._scaled_lane(lanes >> outflow_limiter.LANE_BITS, reserve1, new1)
+    self._oracle_flows = state & _EMA_MASK | (lane0 | lane1 << outflow_limiter.LANE_BITS) << ema_oracle.PACKED_BITS
+
+
+@internal
+@pure
+def _scaled_lane(lane: uint256, reserve: uint256, new_reserve: uint256) -> uint256:
+    """
+    @dev Return the lane code (`outflow_limiter` lane layout) with its net outflow times
+         `new_reserve / reserve`, rounded towards zero and saturated at +-`MAX_LANE`.
+    """
+    code: uint256 = lane & _LANE_MASK
+    if code == 0:
+        return 0
+    # |net| <= MAX_LANE < 2**87 and the reserves are below 2**112: no overflow.
+    net: int256 = unsafe_sub(convert(code, int256), _LANE_OFFSET) * convert(new_reserve, int256) // convert(reserve, int256)
+    limit: int256 = convert(outflow_limiter.MAX_LANE, int256)
+    return convert(max(min(net, limit), -limit) + _LANE_OFFSET, uint256)
+
+
+@internal
 def _trip(reason: uint256, metric: uint256):
     """
     @dev Ask the breaker to halt the pool; never reverts (the measuring transaction stands) and logs whether it was accepted.
@@ -1066,7 +1170,7 @@ def _benchmark_now(liquidity: uint256) -> uint256:
     @dev Return the depth benchmark as of now, blending in `liquidity` (held since the last update).
     """
     word: uint256 = self._depth
-    return ema_oracle._blend(word >> 64, liquidity, block.timestamp - (word & _U64), self.benchmark_half_life)
+    return ema_oracle._blend(word >> 64, liquidity, block.timestamp - (word & _U64), pool_params.benchmark_half_life)
 
 
 @internal
@@ -1095,7 +1199,7 @@ def _protocol_fee_shares(reserve0: uint256, reserve1: uint256, supply: uint256) 
     @dev Return the protocol's LP shares accrued since `k_last` (Uniswap V2 `_mintFee`, 1/N of the growth of sqrt(k)).
     """
     # Uniswap V2's `_mintFee` with 1/N of the growth of sqrt(k): S*(rk - rkl) / ((N-1)*rk + rkl).
-    divisor: uint256 = self.protocol_fee_divisor
+    divisor: uint256 = pool_params.protocol_fee_divisor
     k_last: uint256 = self.k_last
     if divisor == 0 or k_last == 0:
         return 0
@@ -1117,81 +1221,3 @@ def _mint_protocol_fee(reserve0: uint256, reserve1: uint256, supply: uint256) ->
         return supply
     erc20._mint(self, shares)
     return supply + shares
-
-
-@internal
-@view
-def _load_swap_parameters() -> SwapParameters:
-    """
-    @dev Return the swap parameters unpacked from storage.
-    """
-    return self._unpack_swap_parameters(self._swap_parameters)
-
-
-@internal
-@pure
-def _unpack_swap_parameters(word: uint256) -> SwapParameters:
-    """
-    @dev Unpack the swap parameters from their storage word (bit offsets `_*_AT`).
-    """
-    return SwapParameters(
-        fee_bps=word >> _FEE_AT & _U16,
-        impact_band_bps=word >> _IMPACT_BAND_AT & _U16,
-        cooldown_band_bps=word >> _COOLDOWN_BAND_AT & _U16,
-        velocity_bps=word >> _VELOCITY_AT & _U16,
-        thin_depth_bps=word >> _THIN_DEPTH_AT & _U16,
-        outflow_cap_bps=word >> _OUTFLOW_CAP_AT & _U16,
-        oracle_cap_bps=word >> _ORACLE_CAP_AT & _U16,
-        cooldown_seconds=word >> _COOLDOWN_SECONDS_AT & _U32,
-        outflow_window=word >> _OUTFLOW_WINDOW_AT & _U32,
-        oracle_half_life=word >> _ORACLE_HALF_LIFE_AT & _U32,
-    )
-
-
-@internal
-def _set_parameters(p: Parameters):
-    """
-    @dev Check and store every parameter (packed swap word and the rest); emits `ParametersSet`.
-    """
-    assert p.fee_bps <= MAX_FEE_BPS, "pool: bad fee_bps"
-    assert p.protocol_fee_divisor == 0 or (p.protocol_fee_divisor >= 2 and p.protocol_fee_divisor <= 100), "pool: bad protocol_fee_divisor"
-    assert p.impact_band_bps > 0 and p.impact_band_bps < BPS, "pool: bad impact_band_bps"
-    assert p.cooldown_band_bps > 0 and p.cooldown_band_bps <= p.impact_band_bps, "pool: bad cooldown_band_bps"
-    assert p.velocity_bps > 0 and p.velocity_bps <= BPS, "pool: bad velocity_bps"
-    assert p.thin_depth_bps > 0 and p.thin_depth_bps < BPS, "pool: bad thin_depth_bps"
-    assert p.depth_collapse_bps < p.resume_depth_bps and p.resume_depth_bps <= BPS, "pool: bad depth_collapse/resume_depth_bps"
-    assert p.outflow_cap_bps > 0 and p.outflow_cap_bps <= BPS, "pool: bad outflow_cap_bps"
-    assert p.oracle_cap_bps > 0 and p.oracle_cap_bps <= BPS, "pool: bad oracle_cap_bps"
-    assert p.cooldown_seconds <= _U32, "pool: bad cooldown_seconds"
-    assert p.outflow_window > 0 and p.outflow_window <= _U32, "pool: bad outflow_window"
-    assert p.oracle_half_life > 0 and p.oracle_half_life <= _U32, "pool: bad oracle_half_life"
-    assert p.benchmark_half_life > 0 and p.benchmark_half_life <= _U32, "pool: bad benchmark_half_life"
-    assert p.reference_size0 <= MAX_RESERVE and p.reference_size1 <= MAX_RESERVE, "pool: bad reference_size"
-
-    self._swap_parameters = self._swap_parameters & ~_PARAMETERS | (
-        p.fee_bps << _FEE_AT
-        | p.impact_band_bps << _IMPACT_BAND_AT
-        | p.cooldown_band_bps << _COOLDOWN_BAND_AT
-        | p.velocity_bps << _VELOCITY_AT
-        | p.thin_depth_bps << _THIN_DEPTH_AT
-        | p.outflow_cap_bps << _OUTFLOW_CAP_AT
-        | p.oracle_cap_bps << _ORACLE_CAP_AT
-        | p.cooldown_seconds << _COOLDOWN_SECONDS_AT
-        | p.outflow_window << _OUTFLOW_WINDOW_AT
-        | p.oracle_half_life << _ORACLE_HALF_LIFE_AT
-    )
-    if p.protocol_fee_divisor != 0 and self.protocol_fee_divisor == 0:
-        # Fees start accruing from now, not from the last time they were on.
-        reserve0: uint256 = 0
-        reserve1: uint256 = 0
-        reserve0, reserve1 = self._get_reserves()
-        self.k_last = reserve0 * reserve1
-    elif p.protocol_fee_divisor == 0:
-        self.k_last = 0
-    self.protocol_fee_divisor = p.protocol_fee_divisor
-    self.depth_collapse_bps = p.depth_collapse_bps
-    self.resume_depth_bps = p.resume_depth_bps
-    self.benchmark_half_life = p.benchmark_half_life
-    self.reference_size0 = p.reference_size0
-    self.reference_size1 = p.reference_size1
-    log ParametersSet(governor=msg.sender, parameters=p)

@@ -76,7 +76,7 @@ def deploy_breaker(deployer, devnet: bool, guardian: str | None, sentinel: str |
     return deployer.deploy(project.CircuitBreaker, deployer.address, guardian or zero, sentinel or zero)
 
 
-def deploy_pool(deployer, devnet: bool, breaker, tokens: dict[str, object]):
+def deploy_pool(deployer, devnet: bool, breaker, tokens: dict[str, object], fee_receiver: str | None = None):
     """Deploy the USDE/USDC Pool, protect it, and seed it on a devnet."""
     token0, token1 = (tokens[s] for s in POOL_TOKENS)
     units0, units1 = (10 ** t.decimals() for t in (token0, token1))
@@ -85,7 +85,9 @@ def deploy_pool(deployer, devnet: bool, breaker, tokens: dict[str, object]):
         token0.address,
         token1.address,
         breaker.address,
-        deployer.address,  # fee receiver until the InsuranceFund takes over (`set_fee_receiver`)
+        # Both tokens' fees until `deploy_reserves` routes USDC to the InsuranceFund; the other
+        # token's stay with this account (the governor off a devnet), which can move them.
+        fee_receiver or deployer.address,
         POOL_REFERENCE_SIZE * units0,
         POOL_REFERENCE_SIZE * units1,
         "Breakwater USDE/USDC LP",
@@ -151,7 +153,8 @@ def deploy_reserves(deployer, devnet: bool, breaker, tokens: dict[str, object], 
     fund.set_custody(custody.address, True, sender=deployer)
     if poster != zero:
         fund.grantRole(fund.COVER_ROLE(), poster, sender=deployer)
-    pool.set_fee_receiver(fund.address, sender=deployer)
+    # The fund (ERC-4626 over USDC) takes only its asset; the pool refuses to route it another token.
+    pool.set_fee_receiver(tokens[FUND_ASSET].address, fund.address, sender=deployer)
     if devnet:
         usdc = tokens[FUND_ASSET]
         stake = FUND_DEVNET_STAKE * 10 ** usdc.decimals()
@@ -245,7 +248,7 @@ def cli(ecosystem, network, provider, account_alias, tokens, governor, guardian,
 
     contracts.update(token_contracts)
     breaker = contracts["CircuitBreaker"] = deploy_breaker(deployer, devnet, guardian, sentinel)
-    contracts["Pool"] = deploy_pool(deployer, devnet, breaker, token_contracts)
+    contracts["Pool"] = deploy_pool(deployer, devnet, breaker, token_contracts, governor)
     reserves = deploy_reserves(deployer, devnet, breaker, token_contracts, contracts["Pool"], poster)
     contracts.update(reserves)
     feeds = deploy_feeds(deployer, devnet)

@@ -7,8 +7,8 @@ PUBLIC = {
     "swap(address,uint256,uint256,address,uint256)": "trading",
     "add_liquidity(uint256,uint256,uint256,address,uint256)": "providing liquidity",
     "remove_liquidity(uint256,uint256,uint256,address,uint256)": "exiting (always allowed)",
-    "sweep_protocol_fee()": "pays the fixed fee receiver only",
-    "skim()": "pays the fixed fee receiver only",
+    "sweep_protocol_fee()": "pays the governed fee receivers only",
+    "skim()": "pays the governed fee receivers only",
     "transfer(address,uint256)": "LP token",
     "approve(address,uint256)": "LP token",
     "transferFrom(address,address,uint256)": "LP token",
@@ -31,8 +31,8 @@ def test_public_list_names_only_functions_that_exist(pool, revert_reasons, stran
     assert set(PUBLIC) | set(BREAKER_ONLY) <= set(revert_reasons(pool, stranger, stranger))
 
 
-def test_governor_passes_every_privileged_call(pool, governor, insurance_fund):
+def test_governor_passes_every_privileged_call(pool, governor, insurance_fund, usdc):
     with boa.env.prank(governor):
         pool.set_parameters(pool.parameters())
-        pool.set_fee_receiver(insurance_fund)
+        pool.set_fee_receiver(usdc, insurance_fund)
         pool.sync()

@@ -68,8 +68,9 @@ def test_velocity_with_thin_depth_trips_in_the_same_transaction(thin_pool, break
     with boa.env.prank(trader):
         pool.swap(usde, 50_000 * USDE, 0, trader, FAR)  # ~9.3 % off the EMA: below the velocity band
         assert trips(pool) == []
+        boa.env.time_travel(seconds=BLOCK)  # one block may not move the price past the band (14.2)
         before = usdc.balanceOf(trader)
-        out = pool.swap(usde, 50_000 * USDE, 0, trader, FAR)  # same block: ~17 % off the EMA
+        out = pool.swap(usde, 50_000 * USDE, 0, trader, FAR)  # next block: ~17 % off the EMA
     raised = trips(pool)
     ema, spot = pool.price_oracle(), pool.spot_price()
     deviation_bps = (ema - spot) * 10_000 // ema
@@ -85,6 +86,7 @@ def test_velocity_with_thin_depth_trips_in_the_same_transaction(thin_pool, break
 def test_velocity_on_deep_liquidity_does_not_trip(pool, breaker, usde, trader):
     with boa.env.prank(trader):
         pool.swap(usde, 50_000 * USDE, 0, trader, FAR)
+        boa.env.time_travel(seconds=BLOCK)
         pool.swap(usde, 50_000 * USDE, 0, trader, FAR)
     assert (pool.price_oracle() - pool.spot_price()) * 10 > pool.price_oracle(), "velocity is there"
     assert not breaker.is_halted(pool), "velocity alone is not enough: depth must be thin too"
@@ -216,6 +218,7 @@ def test_guardian_pause_stops_swaps_and_only_the_governor_restarts(
             breaker.resume(pool)
     with boa.env.prank(governor):
         breaker.resume(pool)
+    boa.env.time_travel(seconds=BLOCK)  # no swap in the block of a resume
     with boa.env.prank(trader):
         pool.swap(usde, USDE, 0, trader, FAR)
 
@@ -250,6 +253,9 @@ def test_governor_resumes_at_once(pool, breaker, governor, sentinel, usde, trade
         breaker.trip(pool, 1000, 0)
     with boa.env.prank(governor):
         breaker.resume(pool)
+    with boa.env.prank(trader), boa.reverts("pool: resumed in this block, swaps open in the next"):
+        pool.swap(usde, 100 * USDE, 0, trader, FAR)
+    boa.env.time_travel(seconds=BLOCK)
     with boa.env.prank(trader):
         pool.swap(usde, 100 * USDE, 0, trader, FAR)
 
@@ -259,6 +265,7 @@ def test_cool_down_after_resume_applies_the_tighter_band(pool, breaker, governor
         breaker.trip(pool, 1000, 0)
     with boa.env.prank(governor):
         breaker.resume(pool)
+    boa.env.time_travel(seconds=BLOCK)
     with boa.env.prank(trader):
         with boa.reverts("pool: price impact above band"):
             pool.swap(usde, 10_000 * USDE, 0, trader, FAR)  # ~2 % impact: above the 1 % cool-down band

@@ -129,3 +129,22 @@ def test_a_re_trip_after_resume_needs_new_outflow(pool, breaker, governor, usde,
     with boa.env.prank(trader):
         pool.swap(usde, 20_000 * USDE, 0, trader, FAR)
     assert trips(pool) == [] and not breaker.is_halted(pool)
+
+
+def test_a_flash_deposit_does_not_shrink_the_outflow_cap_under_a_swap(pool, breaker, usde, usdc, fund):
+    # Deposit 9x the pool, sell at the band into the big pool (~5 % of it flows out), exit: the net
+    # outflow of the big pool used to stand against a cap of 30 % of the small one, and the next
+    # swap tripped (reason 13), all in one block. The lanes now rescale with the reserves.
+    attacker = lp_account(pool, usde, usdc, fund, "attacker", 10_000_000)
+    boa.env.time_travel(seconds=SEED_CREDIT_SECONDS)
+    with boa.env.prank(attacker):
+        shares = pool.add_liquidity(9_000_000 * USDE, 9_000_000 * USDC, 0, attacker, FAR)
+        pool.swap(usde, 500_000 * USDE, 0, attacker, FAR)
+        pool.remove_liquidity(shares, 0, 0, attacker, FAR)
+        raised = trips(pool)
+        pool.swap(usde, 1_000 * USDE, 0, attacker, FAR)
+        raised += trips(pool)
+    assert raised == []
+    assert not breaker.is_halted(pool)
+    _, _, _, headroom1 = pool.breaker_metrics()
+    assert headroom1 * 10 >= pool.get_reserves()[1] * 2, "the exit left the outflow fraction as it was"

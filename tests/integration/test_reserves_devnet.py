@@ -57,7 +57,8 @@ def test_reserves_contracts_are_wired_and_under_the_breaker(c):
     assert custody.functions.registry().call() == registry.address
     assert fund.functions.custodies(0).call() == custody.address
     assert fund.functions.asset().call() == c["USDC"].address
-    assert c["Pool"].functions.fee_receiver().call() == fund.address
+    assert c["Pool"].functions.fee_receiver(c["USDC"].address).call() == fund.address
+    assert c["Pool"].functions.fee_receiver(c["USDE"].address).call() == DEPLOYER, "the fund takes only USDC"
     for contract, role in ((registry, "ATTESTER_ROLE"), (custody, "OPERATOR_ROLE"), (fund, "COVER_ROLE")):
         assert contract.functions.hasRole(getattr(contract.functions, role)().call(), DEPLOYER).call()
 
