@@ -258,7 +258,7 @@ class ChainPoster:
     def _journal_queued(self, wid: int, tx: str) -> None:
         """Tell the engine (once) that Custody holds `wid`: the user sees it `queued`."""
         self._queued.add(wid)
-        if not tx:
+        if not tx or self.service.read(lambda e: engine_module(e, "treasury").is_queued(wid)):
             return
         events = self.service.submit(WithdrawalQueued(0, wid, tx))
         if events and events[0].EVENT == "withdrawal_queued":

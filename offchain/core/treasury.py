@@ -245,6 +245,12 @@ class TreasuryModule(Module):
         `queued` (with the queuing `tx`) while Custody holds it for its outflow window."""
         return [_record_view(account, record) for record in reversed(self.history.get(account, ()))]
 
+    def is_queued(self, wid: int) -> bool:
+        """Return whether owed withdrawal `wid` is journaled `withdrawal_queued` (held by Custody)."""
+        owed = self.owed.get(wid)
+        record = _find(self.history.get(owed[0], ()), wid) if owed is not None else None
+        return record is not None and bool(record[5])
+
     def requested_ts(self, wid: int) -> int | None:
         """Return when owed withdrawal `wid` was requested (None if it is not owed)."""
         owed = self.owed.get(wid)
