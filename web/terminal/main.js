@@ -283,6 +283,15 @@ function onMessage({ channel, type, data }) {
     loadChart();
   } else if (channel === "status") {
     applyStatus(data);
+  } else if (channel === "error") {
+    // the stream refused or dropped the account channel (a read session expired): sign a new one
+    if (["expired", "unauthenticated", "bad_signature"].includes(type) && S.wallet && S.wallet.address) {
+      S.token = null;
+      later("resubscribe", async () => {
+        await session();
+        connect();
+      }, 500);
+    }
   } else if (channel.startsWith("account:")) {
     if (type === "trade") addFills([data]);
     clearTimeout(S.accountTimer);

@@ -82,6 +82,21 @@ export class Wallet {
 
   async connectBrowser() {
     const [address] = await window.ethereum.request({ method: "eth_requestAccounts" });
+    // EIP-712 signatures name the exchange's chain: a wallet on another chain refuses to sign
+    const want = "0x" + Number(this.domain.chainId).toString(16);
+    const have = await window.ethereum.request({ method: "eth_chainId" });
+    if (have !== want) {
+      try {
+        await window.ethereum.request({ method: "wallet_switchEthereumChain", params: [{ chainId: want }] });
+      } catch (err) {
+        if (this.chain && err && err.code === 4902) {
+          await window.ethereum.request({
+            method: "wallet_addEthereumChain",
+            params: [{ chainId: want, chainName: "Breakwater devnet", rpcUrls: [this.chain.rpc_url], nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 } }],
+          });
+        } else throw new Error(`switch the wallet to chain ${this.domain.chainId} (it is on ${parseInt(have, 16)})`);
+      }
+    }
     this.client = createWalletClient({ transport: custom(window.ethereum) });
     this.kind = "browser";
     this.address = getAddress(address);
@@ -163,7 +178,7 @@ export class Wallet {
       "function approve(address spender, uint256 amount) returns (bool)",
     ]);
     const custodyAbi = parseAbi(["function deposit(address token, uint256 amount) returns (uint256)"]);
-    if (this.chain.devnet && this.kind === "burner") {
+    if (this.chain.devnet) {
       step("gas: 10 ETH from the devnet", "run");
       await this.rpc("anvil_setBalance", [this.address, "0x8ac7230489e80000"]);
       step("gas: 10 ETH from the devnet", "done");
