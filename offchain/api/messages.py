@@ -154,6 +154,7 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "duplicate_deposit": ("this deposit was already credited",),
     "already_paid": ("this withdrawal was already paid",),
     "already_refunded": ("this withdrawal was already refunded",),
+    "already_queued": ("this withdrawal is already held in Custody's queue",),
     "protocol_unchanged": ("the protocol is already in that state",),
     "negative_rate": ("a rate must not be negative",),
     "not_designated": ("this account is not a designated liquidity provider",),
