@@ -57,9 +57,10 @@ MESSAGES: dict[str, tuple[str, ...]] = {
         "not enough free balance for this",
     ),
     "insufficient_margin": (
-        "not enough margin: afterwards the account would be worth {equity} {settle}, below the "
-        "{initial} {settle} of initial margin its positions, borrows and orders need",
-        "not enough margin: the account would be below its initial margin afterwards",
+        "not enough margin: with this and its open orders filled the account would be worth {equity} "
+        "{settle}, below the {initial} {settle} of initial margin its positions and borrows need",
+        "not enough margin: with this and its open orders filled the account would be below its "
+        "initial margin",
     ),
     "insufficient_liquidity": (
         "the lending pool cannot lend that much: this borrows {more} {asset} and the pool has "
