@@ -144,6 +144,76 @@ def _trade_dict(row: tuple) -> dict:
     }
 
 
+MINUTE_MS = 60_000
+MINUTES_KEEP_MS = 25 * 3_600_000
+
+
+class Minutes:
+    """One-minute OHLCV buckets of each market's last `keep_ms`, in memory: tickers and minute-or-longer
+    candles of the recent past read these instead of every trade. Trades may come in any order (a
+    catch-up replays older ones): open and close follow the trade ids, a trade is counted once."""
+
+    def __init__(self, keep_ms: int = MINUTES_KEEP_MS) -> None:
+        self.keep_ms = keep_ms
+        self.lock = threading.Lock()
+        self.by_symbol: dict[str, dict[int, dict]] = {}
+        self.newest = 0
+        self.complete_from: int | None = None  # buckets from here on hold every trade
+
+    def add(self, tid: int, symbol: str, ts: int, price: int, qty: int) -> None:
+        t = ts - ts % MINUTE_MS
+        with self.lock:
+            if ts < self.newest - self.keep_ms:
+                return
+            buckets = self.by_symbol.setdefault(symbol, {})
+            b = buckets.get(t)
+            if b is None:
+                buckets[t] = {
+                    "t": t, "open": price, "high": price, "low": price, "close": price, "volume": qty,
+                    "notional": price * qty, "trades": 1, "first": tid, "last": tid, "tids": {tid},
+                }  # fmt: skip
+            elif tid not in b["tids"]:
+                b["tids"].add(tid)
+                b["high"], b["low"] = max(b["high"], price), min(b["low"], price)
+                b["volume"] += qty
+                b["notional"] += price * qty
+                b["trades"] += 1
+                if tid < b["first"]:
+                    b["open"], b["first"] = price, tid
+                if tid > b["last"]:
+                    b["close"], b["last"] = price, tid
+            if ts > self.newest:
+                self.newest = ts
+                if len(buckets) > self.keep_ms // MINUTE_MS + 120:
+                    self._prune()
+
+    def _prune(self) -> None:
+        cut = self.newest - self.keep_ms
+        for buckets in self.by_symbol.values():
+            for t in [t for t in buckets if t < cut - MINUTE_MS]:
+                del buckets[t]
+        if self.complete_from is not None:
+            self.complete_from = max(self.complete_from, cut)
+
+    def covers(self, start_ms: int) -> bool:
+        """Whether every trade from `start_ms` on is in the buckets."""
+        with self.lock:
+            return self.complete_from is not None and start_ms >= max(
+                self.complete_from, self.newest - self.keep_ms
+            )
+
+    def between(self, symbol: str, start_ms: int, end_ms: int) -> list[dict]:
+        """Copies of the buckets with `start_ms <= t < end_ms`, oldest first."""
+        with self.lock:
+            buckets = self.by_symbol.get(symbol, {})
+            return [dict(buckets[t]) for t in sorted(buckets) if start_ms <= t < end_ms]
+
+    def last_before(self, symbol: str, ts_ms: int) -> dict | None:
+        with self.lock:
+            older = [t for t in self.by_symbol.get(symbol, {}) if t < ts_ms]
+            return dict(self.by_symbol[symbol][max(older)]) if older else None
+
+
 class PersistentTape(TradeTape):
     """`TradeTape` whose trades, prices and states are also written to the journal's database."""
 
@@ -158,6 +228,7 @@ class PersistentTape(TradeTape):
         self._pending_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._last: dict[tuple[str, str], str] = {}  # (symbol, kind) -> last value recorded
+        self.minutes = Minutes()
         self._load()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -199,6 +270,8 @@ class PersistentTape(TradeTape):
         self._add(trades, marks, getattr(runner, "seq", 0))
 
     def _add(self, trades: list[tuple], marks: list[tuple], seq: int) -> None:
+        for tid, symbol, ts, price, qty, _ in trades:
+            self.minutes.add(tid, symbol, ts, int(price), int(qty))
         if trades or marks:
             with self._pending_lock:
                 self._pending_trades.extend(trades)
@@ -247,6 +320,7 @@ class PersistentTape(TradeTape):
         """Replay the journal entries the tape has not seen (the API was not running, or crashed
         before a flush) on an engine of our own, and write their trades, prices and states."""
         try:
+            self._load_minutes()
             self._replay()
             self.flush()
             self._reload()
@@ -300,6 +374,18 @@ class PersistentTape(TradeTape):
             return
         for trades, marks in found:
             self._add(trades, marks, head)
+
+    def _load_minutes(self) -> None:
+        """The last day and an hour of trades from the database into the minute buckets."""
+        since = self.service.clock_ms() - self.minutes.keep_ms
+        since -= since % MINUTE_MS
+        for tid, symbol, ts, price, qty, _ in self.db.rows(
+            "SELECT tid, symbol, ts, price, qty, taker_side FROM api_trades WHERE ts >= ? ORDER BY tid",
+            (since,),
+        ):
+            self.minutes.add(int(tid), symbol, int(ts), int(price), int(qty))
+        with self.minutes.lock:
+            self.minutes.complete_from = since
 
     def _reload(self) -> None:
         """Read the newest trades back into memory (after a catch-up added older ones)."""

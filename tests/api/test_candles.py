@@ -21,6 +21,7 @@ from api_venue import (
 
 from offchain.api.app import create_app
 from offchain.api.routes.candles import aggregate
+from offchain.api.tape import Minutes
 
 
 def trade(service, price: str, qty: str, side: str = "buy") -> None:
@@ -231,3 +232,29 @@ def test_trades_made_while_no_api_was_attached_are_caught_up_from_the_journal(tm
         assert venue.app.state.ctx.tape.stored_seq() == venue.service.runner.seq
     finally:
         venue.close()
+
+
+def test_minute_buckets_follow_trade_ids_and_count_each_trade_once():
+    m = Minutes()
+    m.complete_from = 0
+    for tid, ts, price, qty in (
+        (5, 60_500, 10, 1),
+        (3, 60_100, 7, 2),
+        (5, 60_500, 10, 1),
+        (9, 61_000, 12, 1),
+    ):
+        m.add(tid, "X", ts, price, qty)  # a replayed older trade, a duplicate
+    (b,) = m.between("X", 0, 10**9)
+    assert (b["t"], b["open"], b["high"], b["low"], b["close"]) == (60_000, 7, 12, 7, 12)
+    assert (b["volume"], b["trades"]) == (4, 3)
+
+
+def test_recent_candles_from_memory_equal_those_from_the_database(venue):
+    for px in ("1.0003", "0.9996", "1.0001"):
+        trade(venue.service, px, "12")
+    now = venue.clock()
+    recent = venue.get("/candles", symbol=SYMBOL, interval="1h", start=now - 3_600_000)["candles"]
+    older = venue.get("/candles", symbol=SYMBOL, interval="1h", start=now - 48 * 3_600_000)["candles"]
+    assert venue.app.state.ctx.tape.minutes.covers(now - 3_600_000)
+    assert not venue.app.state.ctx.tape.minutes.covers(now - 48 * 3_600_000)
+    assert recent[-1] == older[-1] and recent[-1]["trades"] == 3 and recent[-1]["volume"] == "36"

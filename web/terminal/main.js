@@ -269,7 +269,7 @@ function onMessage({ channel, type, data }) {
     while (body.children.length > 50) body.lastChild.remove();
     if (S.step && S.chart.count) S.chart.update(data, S.step);
     else later("chart", loadChart, 300);
-    later("ticker", loadTicker, 500);
+    later("ticker", loadTicker, 2000);
     setText("t-last", data.price);
   } else if (channel === "market" && data.symbol === S.symbol) {
     if (type === "indicative" && data.price) showIndicative(data);

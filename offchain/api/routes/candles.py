@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from offchain.api import views
 from offchain.api.context import ApiContext, market_or_404
 from offchain.api.errors import ApiError, responses
-from offchain.api.tape import STOPPED_STATES
+from offchain.api.tape import MINUTE_MS, STOPPED_STATES
 from offchain.core.codec import format_units
 
 INTERVALS = {
@@ -64,6 +64,25 @@ def aggregate(trades: list[dict], interval_ms: int) -> list[dict]:
     return out
 
 
+def merge(minutes: list[dict], interval_ms: int) -> list[dict]:
+    """Minute buckets (oldest first) merged into buckets of `interval_ms` (a multiple of a minute)."""
+    out: list[dict] = []
+    for m in minutes:
+        bucket = m["t"] - m["t"] % interval_ms
+        if out and out[-1]["t"] == bucket:
+            c = out[-1]
+            c["high"], c["low"], c["close"] = max(c["high"], m["high"]), min(c["low"], m["low"]), m["close"]
+            c["volume"] += m["volume"]
+            c["notional"] += m["notional"]
+            c["trades"] += m["trades"]
+        else:
+            out.append(
+                {k: m[k] for k in ("open", "high", "low", "close", "volume", "notional", "trades")}
+                | {"t": bucket}
+            )
+    return out
+
+
 def window(ctx: ApiContext, interval_ms: int, start: int | None, end: int | None) -> tuple[int, int]:
     now = ctx.service.clock_ms()
     end = now + 1 if end is None else end
@@ -105,10 +124,17 @@ def router(ctx: ApiContext) -> APIRouter:
                 "bad_request",
                 f"{(end - start) // step} candles of {interval} asked for; at most {MAX_CANDLES} per request",
             )
-        trades = tape.trades_between(symbol, start, end, MAX_TRADES_SCANNED + 1)
-        if len(trades) > MAX_TRADES_SCANNED:
-            raise ApiError("bad_request", f"more than {MAX_TRADES_SCANNED} trades in the window: narrow it")
-        buckets = aggregate(trades, step)
+        tape.wait_ready()
+        if step % MINUTE_MS == 0 and tape.minutes.covers(start):
+            # the recent past: from the minute buckets kept in memory
+            buckets = merge(tape.minutes.between(symbol, start, end), step)
+        else:
+            trades = tape.trades_between(symbol, start, end, MAX_TRADES_SCANNED + 1)
+            if len(trades) > MAX_TRADES_SCANNED:
+                raise ApiError(
+                    "bad_request", f"more than {MAX_TRADES_SCANNED} trades in the window: narrow it"
+                )
+            buckets = aggregate(trades, step)
 
         def fmt(engine: Any) -> list[dict]:
             return [
@@ -142,19 +168,31 @@ def router(ctx: ApiContext) -> APIRouter:
     def ticker(symbol: Annotated[str | None, Query(max_length=32)] = None) -> list[dict]:
         now = service.clock_ms()
         since = now - DAY_MS
+        since -= since % MINUTE_MS  # the window starts on a minute: 24 h and under a minute more
         symbols = service.read(
             lambda engine: [market_or_404(engine, symbol).symbol] if symbol else sorted(engine.markets)
         )
+        tape.wait_ready()
         stats = {}
         for s in symbols:
-            trades = tape.trades_between(s, since, now + 1, MAX_TRADES_SCANNED)
-            before = tape.last_trade_before(s, since)
-            stats[s] = (trades, before)
+            if tape.minutes.covers(since):
+                buckets = tape.minutes.between(s, since, now + MINUTE_MS)
+                before = tape.minutes.last_before(s, since)
+                ref = before["close"] if before else None
+                if ref is None and buckets:
+                    old = tape.last_trade_before(s, since)
+                    ref = old["price"] if old else None
+            else:
+                trades = tape.trades_between(s, since, now + 1, MAX_TRADES_SCANNED)
+                buckets = aggregate(trades, MINUTE_MS)
+                old = tape.last_trade_before(s, since)
+                ref = old["price"] if old else None
+            stats[s] = (buckets, ref)
 
         def fmt(engine: Any) -> list[dict]:
             out = []
             for s in symbols:
-                trades, before = stats[s]
+                buckets, ref = stats[s]
                 market = engine.markets[s]
                 live = views.market_view(engine, market)
                 row = {
@@ -162,8 +200,8 @@ def router(ctx: ApiContext) -> APIRouter:
                     "window_start": since,
                     "ts": now,
                     "state": market.state,
-                    "trades": len(trades),
-                    "last": views.price(engine, s, trades[-1]["price"]) if trades else live["last_price"],
+                    "trades": sum(b["trades"] for b in buckets),
+                    "last": views.price(engine, s, buckets[-1]["close"]) if buckets else live["last_price"],
                     "open": None,
                     "high": None,
                     "low": None,
@@ -173,16 +211,15 @@ def router(ctx: ApiContext) -> APIRouter:
                     "change_bps": None,
                     **{k: live[k] for k in ("best_bid", "best_ask", "mid", "index_price", "mark_price")},
                 }
-                if trades:
-                    ref = before["price"] if before else trades[0]["price"]
-                    last = trades[-1]["price"]
-                    prices = [t["price"] for t in trades]
+                if buckets:
+                    ref = buckets[0]["open"] if ref is None else ref
+                    last = buckets[-1]["close"]
                     row.update(
                         open=views.price(engine, s, ref),
-                        high=views.price(engine, s, max(prices)),
-                        low=views.price(engine, s, min(prices)),
-                        volume=views.qty(engine, s, sum(t["qty"] for t in trades)),
-                        quote_volume=quote_units(engine, s, sum(t["price"] * t["qty"] for t in trades)),
+                        high=views.price(engine, s, max(b["high"] for b in buckets)),
+                        low=views.price(engine, s, min(b["low"] for b in buckets)),
+                        volume=views.qty(engine, s, sum(b["volume"] for b in buckets)),
+                        quote_volume=quote_units(engine, s, sum(b["notional"] for b in buckets)),
                         change=views.price(engine, s, last - ref),
                         change_bps=(last - ref) * 10_000 // ref if ref else None,
                     )
