@@ -166,7 +166,28 @@ BENCHES = (
             Figure("gas_attest", "attest gas (later epoch, tx)", "gas", lambda r: r["attest_epoch_2"]),
             Figure("gas_deposit", "Custody.deposit gas (tx)", "gas", lambda r: r["custody_deposit"]),
             Figure("gas_withdraw", "Custody.withdraw gas (tx)", "gas", lambda r: r["custody_withdraw"]),
+            Figure(
+                "gas_withdraw_queued",
+                "Custody.withdraw gas, held by the global window (tx)",
+                "gas",
+                lambda r: r["custody_withdraw_queued"],
+            ),
+            Figure(
+                "gas_claim", "Custody.claim gas, a held withdrawal (tx)", "gas", lambda r: r["custody_claim"]
+            ),
             Figure("gas_cover", "InsuranceFund.cover gas (tx)", "gas", lambda r: r["fund_cover"]),
+            Figure(
+                "gas_start_exit",
+                "InsuranceFund.redeem gas, starts an exit (tx)",
+                "gas",
+                lambda r: r["fund_start_exit"],
+            ),
+            Figure(
+                "gas_settle_exit",
+                "InsuranceFund.settle_exit gas (tx)",
+                "gas",
+                lambda r: r["fund_settle_exit"],
+            ),
             Figure("gas_trip", "CircuitBreaker.trip gas (sentinel, tx)", "gas", lambda r: r["breaker_trip"]),
         ),
     ),

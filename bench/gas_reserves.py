@@ -87,6 +87,12 @@ class _Chain:
         return receipt
 
 
+def _advance(w3: Web3, seconds: int) -> None:
+    """Move anvil's clock on and mine a block at the new time (estimates run against it)."""
+    w3.provider.make_request("evm_increaseTime", [seconds])
+    w3.provider.make_request("evm_mine", [])
+
+
 def measure(seed: int = 2025) -> dict:
     """Deploy on a fresh anvil and return the gas figures as a JSON-ready dict."""
     rng = random.Random(seed)
@@ -180,12 +186,30 @@ def measure(seed: int = 2025) -> dict:
             custody.functions.withdraw(b"\x02" * 32, user, usdc.address, 10 * 10**6)
         )
 
+        # Custody (issue 14.5): a withdrawal the global window has no room for is held, then claimed.
+        # WETH with a 100 WETH cap per minute, refilled from cold (no deposit credit).
+        c.send(custody.functions.set_token(weth.address, True, 100 * 10**18, 100 * 10**18, 60))
+        c.send(weth.functions.mint(custody.address, 1_000 * 10**18))
+        c.send(custody.functions.withdraw(b"\x03" * 32, user, weth.address, 100 * 10**18))
+        figures["custody_withdraw_queued"] = c.send(
+            custody.functions.withdraw(b"\x04" * 32, w3.eth.accounts[2], weth.address, 10**18)
+        )
+        _advance(w3, 60)
+        figures["custody_claim"] = c.send(custody.functions.claim(b"\x04" * 32), user)
+
         # InsuranceFund: a stake and a cover payout within the cap (the second one of the day).
         c.send(usdc.functions.mint(me, 1_000_000 * 10**6))
         c.send(usdc.functions.approve(fund.address, 2**256 - 1))
         figures["fund_deposit"] = c.send(fund.functions.deposit(100_000 * 10**6, me))
         c.send(fund.functions.cover(1_000 * 10**6, custody.address, "bad debt 1"))
         figures["fund_cover"] = c.send(fund.functions.cover(1_000 * 10**6, custody.address, "bad debt 2"))
+        # Unstaking (issue 14.6): request, start the exit after the cooldown, settle after the delay.
+        shares = fund.functions.balanceOf(me).call()
+        figures["fund_request_unstake"] = c.send(fund.functions.request_unstake(shares // 2))
+        _advance(w3, 7 * DAY)
+        figures["fund_start_exit"] = c.send(fund.functions.redeem(shares // 4, me, me))
+        _advance(w3, DAY)
+        figures["fund_settle_exit"] = c.send(fund.functions.settle_exit(me), user)
 
         # CircuitBreaker: a sentinel (the off-chain keeper) trips a protected target. Last: it halts Custody.
         figures["breaker_trip"] = c.send(breaker.functions.trip(custody.address, 1000, 0))

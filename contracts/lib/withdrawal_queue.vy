@@ -35,12 +35,11 @@ MAX_SKIP: constant(uint256) = 64
 
 
 # @dev A held withdrawal; `amount` 0 means no entry (never held, paid or cancelled).
+# (the position and time are in the `WithdrawalQueued` event, not in storage: three slots per entry)
 struct Held:
     user: address
     token: address
     amount: uint256
-    queued_at: uint256
-    position: uint256
 
 
 # @dev Held withdrawals by request id.
@@ -75,7 +74,7 @@ def _push(request_id: bytes32, user: address, token: address, amount: uint256) -
     position: uint256 = self.queue_tail[token]
     self.queue_tail[token] = position + 1
     self.queue_at[token][position] = request_id
-    self.held[request_id] = Held(user=user, token=token, amount=amount, queued_at=block.timestamp, position=position)
+    self.held[request_id] = Held(user=user, token=token, amount=amount)
     self.held_total[token] += amount
     return position
 

@@ -148,7 +148,8 @@ def test_held_withdrawals_pay_first_in_first_out_and_new_ones_queue_behind(custo
         custody.claim(rid(12))
     with boa.env.prank(operator):
         assert custody.withdraw(rid(13), third, usdc, USDC) is False
-    assert custody.held(rid(13)).position == 2
+        (queued,) = events(custody, "WithdrawalQueued")
+    assert queued.position == 2 and custody.queue_at(usdc, 2) == rid(13)
     boa.env.time_travel(seconds=DAY // 20)
     for n in (11, 12, 13):
         custody.claim(rid(n))
