@@ -219,6 +219,24 @@ BENCHES = (
         1,
         (Figure("replay_1m", "Replay 1M scenario commands", "s", lambda r: r["replay_s"], 60),),
     ),
+    Bench(
+        "bench.read_sessions",
+        3,
+        (
+            Figure(
+                "read_session_first",
+                "Private read: first check of a read-session token (EIP-712 digest, libsecp256k1 recovery)",
+                "us",
+                lambda r: r["first_check_us"],
+            ),
+            Figure(
+                "read_session_cached",
+                "Private read: later checks of the same token (verified-token cache)",
+                "us",
+                lambda r: r["cached_check_us"],
+            ),
+        ),
+    ),
     Bench("bench.fuzz", 1, ()),
 )
 
