@@ -7,6 +7,7 @@ CDN). Screenshots are kept in test-artifacts/."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -60,26 +61,27 @@ pytestmark = [
 
 @pytest.fixture(scope="module", autouse=True)
 def built():
-    """Build the page's script from web/terminal/ and copy Swagger UI (what `make install` does), so
-    the test sees the sources."""
-    docs = STATIC_DIR / "apidocs"
+    """Build the page's script from web/terminal/ and copy Swagger UI (what `make install` does) when
+    they are missing or older than their sources, so the test sees the sources. Written aside and
+    renamed: a test running in another worker never reads half a file."""
+    out = STATIC_DIR / "terminal" / "terminal.js"
+    sources = list((ROOT / "web" / "terminal").glob("*.js"))
+    if not out.exists() or out.stat().st_mtime < max(p.stat().st_mtime for p in sources):
+        tmp = out.with_name(f".terminal.{os.getpid()}.js")
+        subprocess.run(
+            [str(ESBUILD), "web/terminal/main.js", "--bundle", "--format=esm", "--minify", "--target=es2020",
+             "--log-level=warning", f"--outfile={tmp}"],
+            cwd=ROOT,
+            check=True,
+            timeout=120,
+        )  # fmt: skip
+        os.replace(tmp, out)
     for name in ("swagger-ui-bundle.js", "swagger-ui.css"):
-        shutil.copyfile(ROOT / "node_modules" / "swagger-ui-dist" / name, docs / name)
-    subprocess.run(
-        [
-            str(ESBUILD),
-            "web/terminal/main.js",
-            "--bundle",
-            "--format=esm",
-            "--minify",
-            "--target=es2020",
-            "--log-level=warning",
-            f"--outfile={STATIC_DIR / 'terminal' / 'terminal.js'}",
-        ],
-        cwd=ROOT,
-        check=True,
-        timeout=120,
-    )
+        target = STATIC_DIR / "apidocs" / name
+        if not target.exists():
+            tmp = target.with_name(f".{name}.{os.getpid()}")
+            shutil.copyfile(ROOT / "node_modules" / "swagger-ui-dist" / name, tmp)
+            os.replace(tmp, target)
 
 
 PERP = "BTC-PERP"
