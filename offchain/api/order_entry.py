@@ -20,8 +20,18 @@ from pydantic import ValidationError
 
 from offchain.api import messages, views
 from offchain.api.errors import ApiError, error_response, internal_error
-from offchain.api.models import OrderResult, SignedOrder
+from offchain.api.models import (
+    MAX_BATCH_ITEMS,
+    CancelResult,
+    OrderResult,
+    SignedCancelBatch,
+    SignedOrder,
+    SignedOrderBatch,
+    Withdrawal,
+    WithdrawalResult,
+)
 from offchain.api.signing import SignatureError, account_name, verify
+from offchain.core import commands as C
 from offchain.core.codec import CommandFormatError, parse_command
 from offchain.core.events import Rejected
 
@@ -128,6 +138,196 @@ async def place_async(ctx: Any, msg: dict, signature: str) -> OrderResult:
     return await asyncio.wrap_future(submit_order(ctx, msg, signature))
 
 
+def _submit(ctx: Any, row: Any, builds: list, finish: Callable[[Any, list], Any]) -> Future:
+    try:
+        return ctx.service.submit_group(builds, finish, nonce=row)
+    except BaseException:
+        ctx.nonce_book.release(row)
+        raise
+
+
+# -- cancels ---------------------------------------------------------------------------------------
+
+
+def cancel_build(account: str, oid: int | None, client_id: str | None):
+    """engine -> the Cancel command, refusing another account's order (`not_owner`) under the lock."""
+
+    def make(engine: Any) -> Any:
+        if oid:
+            order = views.find_order(engine, oid)
+            if order is not None and order.owner != account:
+                raise ApiError("not_owner", f"order {oid} belongs to another account")
+        return C.Cancel(0, account, client_id or None, oid or None)
+
+    return make
+
+
+def _cancelled(engine: Any, events: list | Exception, account: str, msg: dict) -> Any:
+    """The `cancelled` event of our cancel, or raise its refusal."""
+    if isinstance(events, Exception):
+        raise events
+    for e in events:
+        if isinstance(e, Rejected) and e.cmd == "cancel" and e.account == account:
+            asked = {"ref": e.ref, **msg}
+            raise ApiError(e.code, messages.explain(engine, e.code, e.message, asked, account))
+    return next(e for e in events if e.EVENT == "cancelled" and e.account == account)
+
+
+def submit_cancel(ctx: Any, msg: dict, signature: str, oid: int | None, client_id: str | None) -> Future:
+    """A signed `Cancel` through group commit (its nonce in the same transaction)."""
+    account, row = check(ctx, "Cancel", msg, signature)
+
+    def finish(engine: Any, results: list) -> CancelResult:
+        done = _cancelled(engine, results[0], account, msg)
+        return CancelResult(
+            oid=done.oid,
+            client_id=done.client_id,
+            cancelled_qty=views.qty(engine, done.symbol, done.qty),
+            events=ctx.formatted(engine, results[0], account),
+        )
+
+    return _submit(ctx, row, [cancel_build(account, oid, client_id)], finish)
+
+
+async def cancel_async(ctx: Any, msg: dict, signature: str, oid: int | None, client_id: str | None):
+    return await asyncio.wrap_future(submit_cancel(ctx, msg, signature, oid, client_id))
+
+
+# -- withdrawals -----------------------------------------------------------------------------------
+
+
+def submit_withdraw(ctx: Any, msg: dict, signature: str) -> Future:
+    """A signed `Withdraw` through group commit (its nonce in the same transaction)."""
+    account, row = check(ctx, "Withdraw", msg, signature)
+    wire = {"cmd": "withdraw", "ts": 0, "account": account, "asset": msg["asset"], "amount": msg["amount"]}
+
+    def finish(engine: Any, results: list) -> WithdrawalResult:
+        events = results[0]
+        if isinstance(events, Exception):
+            raise events
+        for e in events:
+            if isinstance(e, Rejected) and e.cmd == "withdraw" and e.account == account:
+                asked = {"ref": e.ref, **msg}
+                raise ApiError(e.code, messages.explain(engine, e.code, e.message, asked, account))
+        wid = next(e.wid for e in events if e.EVENT == "withdrawal_requested" and e.account == account)
+        (record,) = [w for w in views.withdrawals_view(engine, account) if w["wid"] == wid]
+        return WithdrawalResult(
+            withdrawal=Withdrawal(**record), events=ctx.formatted(engine, events, account)
+        )
+
+    return _submit(ctx, row, [build(wire)], finish)
+
+
+async def withdraw_async(ctx: Any, msg: dict, signature: str) -> WithdrawalResult:
+    return await asyncio.wrap_future(submit_withdraw(ctx, msg, signature))
+
+
+# -- batches ---------------------------------------------------------------------------------------
+# One signature, one nonce, one expiry and one rate-limit token for up to MAX_BATCH items. The
+# items are journaled together with the nonce in one group commit and applied in the signed order;
+# each gets its own result. An item the engine refuses, or that does not parse against its market
+# (a bad tick, an unknown market...), is refused by itself with the code and words a single
+# request would get, and the other items are processed; a batch whose signature, expiry, nonce or
+# shape is wrong is refused as a whole, before anything is journaled.
+
+
+def _refused(client_id: str, exc: ApiError) -> dict:
+    return {"ok": False, "client_id": client_id, "code": exc.code, "message": exc.message}
+
+
+def _too_many(obj: Any, key: str) -> None:
+    items = (
+        obj.get("batch", {}).get(key)
+        if isinstance(obj, dict) and isinstance(obj.get("batch"), dict)
+        else None
+    )
+    if isinstance(items, list) and len(items) > MAX_BATCH_ITEMS:
+        raise ApiError(
+            "batch_too_large", f"a batch carries at most {MAX_BATCH_ITEMS} {key}, this one {len(items)}"
+        )
+
+
+def _order_item(engine: Any, events: list | Exception, account: str, msg: dict) -> dict:
+    client_id = msg["client_id"]
+    if isinstance(events, ApiError):
+        return _refused(client_id, events)
+    if isinstance(events, Exception):
+        raise events
+    for e in events:
+        if isinstance(e, Rejected) and e.cmd == "order" and e.account == account:
+            return _refused(
+                client_id, ApiError(e.code, messages.explain(engine, e.code, e.message, msg, account))
+            )
+    oid = next(
+        e.oid for e in events if e.EVENT == "accepted" and e.account == account and e.client_id == client_id
+    )
+    order = engine.order_by_client_id(account, client_id)
+    if order is not None and order.oid == oid:
+        status = "open"
+    elif any(e.EVENT == "trade" and oid in (e.maker_oid, e.taker_oid) for e in events):
+        status = "filled"
+    else:
+        status = "cancelled"
+    return {"ok": True, "client_id": client_id, "oid": oid, "status": status}
+
+
+def submit_order_batch(ctx: Any, batch: dict, signature: str) -> Future:
+    """A signed `OrderBatch` through one group commit; the future's value is the results list."""
+    account, row = check(ctx, "OrderBatch", batch, signature)
+    items = batch["orders"]
+
+    def finish(engine: Any, results: list) -> list[dict]:
+        return [_order_item(engine, r, account, m) for r, m in zip(results, items, strict=True)]
+
+    return _submit(ctx, row, [build(order_wire(account, m)) for m in items], finish)
+
+
+def _cancel_item(engine: Any, events: list | Exception, account: str, msg: dict) -> dict:
+    client_id = msg["client_id"]
+    try:
+        done = _cancelled(engine, events, account, msg)
+    except ApiError as exc:
+        return _refused(client_id, exc)
+    return {
+        "ok": True,
+        "client_id": done.client_id or client_id,
+        "oid": done.oid,
+        "cancelled_qty": views.qty(engine, done.symbol, done.qty),
+    }
+
+
+def _bad_cancel(client_id: str, message: str):
+    def make(engine: Any) -> Any:
+        raise ApiError("bad_request", message)
+
+    return make
+
+
+def submit_cancel_batch(ctx: Any, batch: dict, signature: str) -> Future:
+    """A signed `CancelBatch` through one group commit; the future's value is the results list."""
+    account, row = check(ctx, "CancelBatch", batch, signature)
+    items = batch["cancels"]
+    builds = []
+    for m in items:
+        if bool(m["oid"]) == bool(m["client_id"]):
+            builds.append(_bad_cancel(m["client_id"], "a cancel names an oid or a client_id, exactly one"))
+        else:
+            builds.append(cancel_build(account, m["oid"] or None, m["client_id"] or None))
+
+    def finish(engine: Any, results: list) -> list[dict]:
+        return [_cancel_item(engine, r, account, m) for r, m in zip(results, items, strict=True)]
+
+    return _submit(ctx, row, builds, finish)
+
+
+async def order_batch_async(ctx: Any, batch: dict, signature: str) -> list[dict]:
+    return await asyncio.wrap_future(submit_order_batch(ctx, batch, signature))
+
+
+async def cancel_batch_async(ctx: Any, batch: dict, signature: str) -> list[dict]:
+    return await asyncio.wrap_future(submit_cancel_batch(ctx, batch, signature))
+
+
 # -- the fast path: signed writes straight from the ASGI layer ------------------------------------
 # POST /orders (and the batch routes) are served here, under the outer guard (IP rate limit, body
 # limit, request counting) but without FastAPI's routing, dependency and response-model layers,
@@ -156,7 +356,26 @@ async def _place_route(ctx: Any, obj: Any) -> bytes:
     return result.model_dump_json().encode()
 
 
-FAST_ROUTES: dict[str, Handler] = {"/orders": _place_route}
+async def _order_batch_route(ctx: Any, obj: Any) -> bytes:
+    _too_many(obj, "orders")
+    body = SignedOrderBatch.model_validate(obj)
+    results = await order_batch_async(ctx, body.batch.model_dump(), body.signature)
+    return _dumps({"results": results}).encode()
+
+
+async def _cancel_batch_route(ctx: Any, obj: Any) -> bytes:
+    _too_many(obj, "cancels")
+    body = SignedCancelBatch.model_validate(obj)
+    results = await cancel_batch_async(ctx, body.batch.model_dump(), body.signature)
+    return _dumps({"results": results}).encode()
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+FAST_ROUTES: dict[str, Handler] = {
+    "/orders": _place_route,
+    "/orders/batch": _order_batch_route,
+    "/orders/cancel-batch": _cancel_batch_route,
+}
 
 
 def _is_json(scope: dict) -> bool:
@@ -211,16 +430,25 @@ async def _serve(ctx: Any, handler: Handler, scope: dict, receive: Callable, sen
     await send({"type": "http.response.body", "body": payload})
 
 
+POST_ONLY = frozenset({"/orders/batch", "/orders/cancel-batch"})
+
+
 def fast_path(ctx: Any, app: Callable) -> Callable:
     """Wrap the FastAPI app: POST to a `FAST_ROUTES` path is answered here, the rest by `app`."""
     routes = {path: (handler, _Route(path)) for path, handler in FAST_ROUTES.items()}
 
     async def asgi(scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
+        if scope["type"] == "http":
             found = routes.get(scope["path"])
             if found is not None:
                 scope["route"] = found[1]
-                return await _serve(ctx, found[0], scope, receive, send)
+                if scope["method"] == "POST":
+                    return await _serve(ctx, found[0], scope, receive, send)
+                if scope["path"] in POST_ONLY:  # else /orders/{oid} would take "batch" for an oid
+                    message = f"{scope['path']} answers POST only"
+                    response = error_response("method_not_allowed", message, 405, {"Allow": "POST"})
+                    return await response(scope, receive, send)
+                del scope["route"]
         return await app(scope, receive, send)
 
     return asgi

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from offchain.api import auth, views
+from offchain.api import auth, order_entry, views
 from offchain.api.context import ACCOUNT_PATTERN, SIGNED, ApiContext, named
 from offchain.api.errors import responses
 from offchain.api.models import SignedWithdraw, Withdrawal, WithdrawalResult
@@ -35,29 +35,14 @@ def router(ctx: ApiContext) -> APIRouter:
         responses=responses(*SIGNED, *WITHDRAW_REFUSALS),
         summary="Withdraw to the account's own address (signed Withdraw)",
     )
-    def request_withdrawal(body: SignedWithdraw) -> WithdrawalResult:
+    async def request_withdrawal(body: SignedWithdraw) -> WithdrawalResult:
         """Debit the free balance now; the daemon pays it through `Custody.withdraw`, once.
 
         Refused with the engine's code when the balance, the margin (`insufficient_margin`,
         `negative_equity`) or a protocol pause (`withdrawals_paused`) forbids it.
         """
-        msg = body.withdraw.model_dump()
-        account = ctx.authorise("Withdraw", msg, body.signature)
-        wire = {
-            "cmd": "withdraw",
-            "ts": 0,
-            "account": account,
-            "asset": msg["asset"],
-            "amount": msg["amount"],
-        }
-        with service.lock:
-            engine = service.engine
-            events = ctx.submit_wire(wire, account)
-            wid = next(e.wid for e in events if e.EVENT == "withdrawal_requested" and e.account == account)
-            (record,) = [w for w in views.withdrawals_view(engine, account) if w["wid"] == wid]
-            return WithdrawalResult(
-                withdrawal=Withdrawal(**record), events=ctx.formatted(engine, events, account)
-            )
+        # group commit: the withdrawal and its nonce in one transaction (order_entry)
+        return await order_entry.withdraw_async(ctx, body.withdraw.model_dump(), body.signature)
 
     @api.get(
         "/withdrawals",
