@@ -420,3 +420,74 @@ def test_the_api_docs_page_shows_the_schema_with_nothing_from_outside(server):
             assert outside == [], outside
         finally:
             browser.close()
+
+
+# An EIP-1193 wallet in the page whose key stays in the test: `eth_signTypedData_v4` is answered by
+# eth-account (as MetaMask would sign), through a function Playwright exposes to the page.
+FAKE_WALLET = """
+window.ethereum = {
+  isFake: true,
+  async request({ method, params }) {
+    if (method === "eth_requestAccounts" || method === "eth_accounts") return [ADDRESS];
+    if (method === "eth_chainId") return "0x7a69";
+    if (method === "eth_signTypedData_v4") return await window.walletSign(params[0], params[1]);
+    const err = new Error("unsupported in this test wallet: " + method);
+    err.code = 4200;
+    throw err;
+  },
+  on() {},
+  removeListener() {},
+};
+"""
+
+
+def test_a_browser_wallet_signs_the_orders_through_eip1193(server):
+    import json
+
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+    from playwright.sync_api import expect, sync_playwright
+
+    url, service, _ = server
+    wallet = Account.from_key("0x" + "6b" * 32)
+    signed: list[str] = []
+
+    def wallet_sign(address: str, typed: str) -> str:
+        doc = json.loads(typed)
+        assert address.lower() == wallet.address.lower()
+        signed.append(doc["primaryType"])
+        message = encode_typed_data(full_message=doc)
+        return "0x" + wallet.sign_message(message).signature.hex().removeprefix("0x")
+
+    assert not rejected(submit(service, cmd="deposit", account=wallet.address, asset="USDC", amount="1000"))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1500, "height": 1150})
+            context.expose_function("walletSign", wallet_sign)
+            context.add_init_script(FAKE_WALLET.replace("ADDRESS", json.dumps(wallet.address)))
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url + f"/terminal#{SYMBOL}")
+            expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
+            expect(page.locator("#connect")).to_be_visible()
+            page.click("#connect")
+            expect(page.locator("#wallet-kind")).to_have_text("browser wallet", timeout=10_000)
+            expect(page.locator("#address")).to_have_text(wallet.address)
+            expect(page.locator("#burner-warning")).to_be_hidden()
+            page.click('.tabs button[data-tab="balances"]')
+            expect(page.locator('#balances tr[data-asset="USDC"] td.free')).to_have_text(
+                "1000", timeout=10_000
+            )
+            page.click('.tabs button[data-tab="orders"]')
+            page.fill("#o-price", "0.9920")
+            page.fill("#o-qty", "10")
+            page.click("#place")
+            expect(page.locator("#order-result")).to_have_text(re.compile(r"^Order \d+ open"), timeout=10_000)
+            page.click("#cancel-all")
+            expect(page.locator("#orders tbody")).to_contain_text("no open orders", timeout=10_000)
+            assert {"ReadSession", "Order", "Cancel"} <= set(signed), signed
+            assert errors == [], errors
+        finally:
+            browser.close()
