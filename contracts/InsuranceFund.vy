@@ -142,6 +142,8 @@ MAX_SETTLEMENT_DELAY: public(constant(uint256)) = 7 * DAY
 DEFAULT_SETTLEMENT_DELAY: public(constant(uint256)) = DAY
 MAX_BPS: constant(uint256) = 10_000
 MAX_CUSTODIES: public(constant(uint256)) = 8
+# @dev The fund and its custodies: the halts the unstake clock counts.
+_MAX_TARGETS: constant(uint256) = MAX_CUSTODIES + 1
 # @dev Expired payouts dropped from the window per call (more wait for the next).
 _MAX_EXPIRE: constant(uint256) = 64
 _AMOUNT_BITS: constant(uint256) = 192
@@ -671,35 +673,71 @@ def _sync_halt_clock() -> uint256:
 def _halt_clock() -> uint256:
     """
     @dev Return the stored halted seconds plus those since the last sync:
-         the span of the fund's and each Custody's current or last halt
-         that lies after the sync (from the breaker's halt and resume
-         times). A halt that started and ended between two syncs counts
-         if it was the target's last one; overlapping halts count once.
+         the union of the fund's and each Custody's current or last halt,
+         clipped to after the sync (from the breaker's halt and resume
+         times), so overlapping halts count once. A target's earlier halt
+         that started and ended between two syncs is not seen (every
+         unstaking call and `sync_halt_clock` sync).
     @return uint256 The halted seconds up to now.
     """
     synced: uint256 = self.halt_clock_synced_at
-    start: uint256 = max_value(uint256)
+    starts: DynArray[uint256, _MAX_TARGETS] = []
+    ends: DynArray[uint256, _MAX_TARGETS] = []
+    seen: bool = False
+    start: uint256 = 0
     end: uint256 = 0
-    start, end = self._halt_span(self, synced, start, end)
+    seen, start, end = self._halt_interval(self, synced)
+    if seen:
+        starts.append(start)
+        ends.append(end)
     for custody: address in self.custodies:
-        start, end = self._halt_span(custody, synced, start, end)
-    if end <= start:
+        seen, start, end = self._halt_interval(custody, synced)
+        if seen:
+            starts.append(start)
+            ends.append(end)
+    n: uint256 = len(starts)
+    if n == 0:
         return self.halt_clock_total
-    return self.halt_clock_total + end - start
+    # Sort by start (at most 9 intervals), then add up their union.
+    for i: uint256 in range(1, _MAX_TARGETS):
+        if i >= n:
+            break
+        j: uint256 = i
+        for _: uint256 in range(_MAX_TARGETS):
+            if j == 0 or starts[j - 1] <= starts[j]:
+                break
+            swap: uint256 = starts[j]
+            starts[j] = starts[j - 1]
+            starts[j - 1] = swap
+            swap = ends[j]
+            ends[j] = ends[j - 1]
+            ends[j - 1] = swap
+            j -= 1
+    total: uint256 = self.halt_clock_total
+    start = starts[0]
+    end = ends[0]
+    for i: uint256 in range(1, _MAX_TARGETS):
+        if i >= n:
+            break
+        if starts[i] <= end:
+            end = max(end, ends[i])
+        else:
+            total += end - start
+            start = starts[i]
+            end = ends[i]
+    return total + end - start
 
 
 @internal
 @view
-def _halt_span(target: address, synced: uint256, start: uint256, end: uint256) -> (uint256, uint256):
+def _halt_interval(target: address, synced: uint256) -> (bool, uint256, uint256):
     """
-    @dev Widen [start, end] by `target`'s current or last halt, clipped
-         to after `synced`.
+    @dev Return `target`'s current or last halt, clipped to after `synced`.
     @param target A protected contract (the fund or a Custody).
     @param synced The time the clock was last synced.
-    @param start The span's start so far (max uint256: none).
-    @param end The span's end so far (0: none).
-    @return uint256 The new start.
-    @return uint256 The new end.
+    @return bool Whether any of it lies after `synced`.
+    @return uint256 Its start (at least `synced`).
+    @return uint256 Its end (now while halted).
     """
     protected: bool = False
     halted: bool = False
@@ -712,8 +750,8 @@ def _halt_span(target: address, synced: uint256, start: uint256, end: uint256) -
     if halted:
         stop = block.timestamp
     if not protected or stop <= synced or stop < halted_at:
-        return start, end
-    return min(start, max(halted_at, synced)), max(end, stop)
+        return False, 0, 0
+    return True, max(halted_at, synced), stop
 
 
 @internal

@@ -251,6 +251,24 @@ def test_the_halt_clock_counts_overlapping_halts_once(fund, breaker, guardian, s
     assert fund.halt_clock() - start == 300
 
 
+def test_the_halt_clock_does_not_count_the_gap_between_two_targets_halts(
+    fund, breaker, guardian, sentinel, governor, custody
+):
+    start = fund.halt_clock()
+    with boa.env.prank(sentinel):
+        breaker.trip(custody, 50, 9_000)
+    boa.env.time_travel(seconds=100)
+    with boa.env.prank(governor):
+        breaker.resume(custody)
+    boa.env.time_travel(seconds=1_000)  # running: not halted time
+    with boa.env.prank(guardian):
+        breaker.pause(fund)
+    boa.env.time_travel(seconds=100)
+    with boa.env.prank(governor):
+        breaker.resume(fund)
+    assert fund.halt_clock() - start == 200
+
+
 # -- 14.3: other tokens can leave, the asset never ---------------------------------------------------------
 
 
