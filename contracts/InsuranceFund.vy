@@ -573,14 +573,16 @@ def covered_last_24h() -> uint256:
 @view
 def cover_headroom() -> uint256:
     """
-    @dev Return how much the cover role may still pay now.
-    @return uint256 The cap minus the last 24 h's payouts, floored at 0.
+    @dev Return how much the cover role may still pay now, in one cover.
+    @return uint256 The cap minus the last 24 h's payouts, floored at 0,
+            and at most `max_cover_bps` of the assets.
     """
     paid: uint256 = self._window_total()
     cap: uint256 = self._cover_cap(paid)
     if paid >= cap:
         return 0
-    return min(cap - paid, erc4626._total_assets())
+    assets: uint256 = erc4626._total_assets()
+    return min(cap - paid, assets * self.max_cover_bps // MAX_BPS)
 
 
 @external

@@ -157,6 +157,7 @@ def test_no_cover_pays_more_than_the_per_event_maximum(fund, usdc, alice, govern
         fund.set_parameters(7 * DAY, 2 * DAY, 10_000)
     with boa.env.prank(cover_agent), boa.reverts("fund: cover above the per-event maximum"):
         fund.cover(700_000 * 3_000 // 10_000 * USDC + 1, custody, "above")
+    assert fund.cover_headroom() == 700_000 * 3_000 // 10_000 * USDC  # what the poster reads
 
 
 @pytest.mark.parametrize(
