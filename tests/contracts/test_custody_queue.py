@@ -106,8 +106,15 @@ def test_ten_users_at_100k_then_one_more_queues_and_nothing_halts(
     assert not insurance.is_frozen()
     assert custody.withdrawal_state(rid(11)) == QUEUED and not custody.is_paid(rid(11))
     assert usdc.balanceOf(late) == 0 and custody.held_total(usdc) == USER_CAP
-    # Deposits still work while a withdrawal is held.
+    # Deposits still work while a withdrawal is held, and so does unstaking from the fund.
     deposit(custody, usdc, boa.env.generate_address("depositor"), USDC)
+    staker = boa.env.generate_address("staker")
+    usdc.mint(staker, 1_000 * USDC)
+    with boa.env.prank(staker):
+        usdc.approve(insurance, 1_000 * USDC)
+        shares = insurance.deposit(1_000 * USDC, staker)
+        insurance.request_unstake(shares)
+    assert insurance.unstake_requests(staker).shares == shares
 
 
 def test_a_held_withdrawal_is_claimed_by_anyone_once_the_window_has_room(custody, usdc, operator, stranger):
