@@ -11,8 +11,9 @@ unless `--ws-window` allows more). `--rate R` offers R orders/s in total (open l
 latency counts from when it was due, so a server that falls behind shows it); without it every
 connection sends as fast as answers come back.
 
-The orders: limit GTC orders from 1 to 20 ticks away from the index price on both sides (they rest),
-and every 8th an IOC that crosses 5 ticks (it trades against them). Nonces and client ids start
+The orders repeat in fours: a bid and an ask resting 1-3 ticks from the index price, then an IOC sell
+and an IOC buy crossing 5 ticks, each taking one resting order, so half the orders trade and the
+book stays small however long the run. Nonces and client ids start
 from the wall clock, so runs never collide with the durable nonces of earlier runs.
 """
 
@@ -122,10 +123,12 @@ class Plan:
 
 
 def order_message(i: int, account: str, symbol: str, index: Decimal, tick: Decimal, tag: str) -> dict:
-    away = 1 + (i * 7919) % 20
-    side = "buy" if i % 2 else "sell"
-    taker = i % 8 == 7
-    if taker:  # crosses 5 ticks into the other side
+    """Order i of a repeating four: a bid and an ask resting 1-3 ticks from the index, then an IOC
+    sell and an IOC buy crossing 5 ticks, each taking one resting order (the book stays small)."""
+    phase, away = i % 4, 1 + (i // 4) % 3
+    side = ("buy", "sell", "sell", "buy")[phase]
+    taker = phase >= 2
+    if taker:
         px = index + 5 * tick if side == "buy" else index - 5 * tick
     else:
         px = index - away * tick if side == "buy" else index + away * tick
@@ -140,7 +143,7 @@ def order_message(i: int, account: str, symbol: str, index: Decimal, tick: Decim
         "client_id": f"{tag}-{i}",
         "post_only": False,
         "reduce_only": False,
-        "stp": "cancel_taker",
+        "stp": "cancel_maker",  # a taker meeting its own account's order cancels that order
     }
 
 
@@ -270,7 +273,7 @@ async def _run_ws(host: str, port: int, p: Plan, clients: int, window: int, rate
     kind = "order" if p.path == "/orders" else "order_batch"
     per_request_s = (sum(p.sizes) / len(p.sizes)) / rate if rate else 0.0
     socks = [
-        await websockets.connect(f"ws://{host}:{port}/ws?channels=", max_queue=None, compression=None)
+        await websockets.connect(f"ws://{host}:{port}/ws?channels=orders", max_queue=None, compression=None)
         for _ in range(clients)
     ]
     next_i = 0

@@ -93,7 +93,8 @@ class ExchangeService:
     ) -> Future:
         """Queue commands for the next group commit; return a future of `finish(engine, results)`.
 
-        `builds` turn the engine into commands (parsing needs the markets); one that raises gives
+        `builds` turn the engine into fresh commands (parsing needs the markets; the sequencer stamps
+        each with the group's time in place); one that raises gives
         that exception as its result and journals nothing. `nonce` is written in the same
         transaction as the commands. `finish` runs under the lock right after the commands were
         applied (so the views it builds are exact) and its value or exception completes the future.
@@ -132,8 +133,8 @@ class ExchangeService:
                 for build in work.builds:
                     try:
                         cmd = build(engine)
-                        if cmd.ts != ts:
-                            cmd = dataclasses.replace(cmd, ts=ts)
+                        if cmd.ts != ts:  # a build returns a fresh command: stamp it in place
+                            object.__setattr__(cmd, "ts", ts)
                     except Exception as exc:
                         mine.append(exc)
                         continue

@@ -235,7 +235,7 @@ def _refused(client_id: str, exc: ApiError) -> dict:
     return {"ok": False, "client_id": client_id, "code": exc.code, "message": exc.message}
 
 
-def _too_many(obj: Any, key: str) -> None:
+def check_batch_size(obj: Any, key: str) -> None:
     items = (
         obj.get("batch", {}).get(key)
         if isinstance(obj, dict) and isinstance(obj.get("batch"), dict)
@@ -357,14 +357,14 @@ async def _place_route(ctx: Any, obj: Any) -> bytes:
 
 
 async def _order_batch_route(ctx: Any, obj: Any) -> bytes:
-    _too_many(obj, "orders")
+    check_batch_size(obj, "orders")
     body = SignedOrderBatch.model_validate(obj)
     results = await order_batch_async(ctx, body.batch.model_dump(), body.signature)
     return _dumps({"results": results}).encode()
 
 
 async def _cancel_batch_route(ctx: Any, obj: Any) -> bytes:
-    _too_many(obj, "cancels")
+    check_batch_size(obj, "cancels")
     body = SignedCancelBatch.model_validate(obj)
     results = await cancel_batch_async(ctx, body.batch.model_dump(), body.signature)
     return _dumps({"results": results}).encode()

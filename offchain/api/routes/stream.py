@@ -7,6 +7,7 @@ import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from offchain.api import ws_orders
 from offchain.api.auth import StreamGuard
 from offchain.api.context import ADDRESS_RE, ApiContext
 from offchain.api.signing import account_name
@@ -72,6 +73,8 @@ def router(ctx: ApiContext) -> APIRouter:
                     conn.put({"channel": "control", "type": "subscribed", "data": sorted(conn.channels)})
                 elif op == "ping":
                     conn.put({"channel": "control", "type": "pong", "data": {}})
+                elif op in ws_orders.OPS:  # signed order entry, answered on this connection
+                    ws_orders.handle(ctx, conn, request, websocket.client.host if websocket.client else "")
                 else:
                     conn.put(
                         {"channel": "error", "type": "bad_request", "data": {"message": f"unknown op {op!r}"}}
