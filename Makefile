@@ -22,14 +22,14 @@ TERMINAL_JS := offchain/api/static/terminal/terminal.js
 # The API docs page (/api-docs): Swagger UI from npm, copied beside its page.
 API_DOCS := offchain/api/static/apidocs/swagger-ui-bundle.js
 
-.PHONY: install test lint compile demo devnet console bench fuzz clean terminal
+.PHONY: install test lint compile demo devnet console bench fuzz clean terminal soak
 
 install: $(INSTALLED) $(ANVIL_STAMP) $(TERMINAL_JS) $(API_DOCS) $(CHROMIUM) $(PG_STAMP)
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test,lint,bench,browser]'
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test,lint,bench,browser,cluster]'
 	touch $@
 
 # The committed lock lists every platform's optional anvil package, so `npm ci` installs exactly it and
@@ -100,6 +100,10 @@ console: install compile
 
 bench: install compile
 	python -m bench
+
+# The cluster mode's long runs (docs/cluster.md): repeated leader and NATS-node kills under load.
+soak: install
+	BREAKWATER_CLUSTER_SOAK=1 pytest -q -x tests/cluster -p no:cacheprovider --timeout 1800
 
 fuzz: install compile
 	python -m bench.fuzz --examples 10000
