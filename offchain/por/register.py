@@ -3,12 +3,15 @@
 A Merkle-sum tree may hold a leaf with debt that nobody can see: its debt lowers the net
 liabilities (equity - debt) the reserves are compared with, exactly as FTX counted a receivable
 from an account nobody could inspect. So every leaf with a non-zero debt is published, with its
-commitment, its tree index, its equity and debt per asset and its inclusion proof in the epoch's
-tree; creditors (leaves without debt) stay private. The epoch's price and collateral haircut per
-asset are published and attested with it, and anyone can check:
+commitment and its equity and debt per asset; creditors (leaves without debt) stay private. The
+debtors are the first leaves of the epoch's tree (`build_account_tree` orders them so), which
+lets one short **boundary proof** (at most one node per level: the right neighbour of the debtors'
+range where it ends inside a pair) tie all of them to the attested root at once, without showing
+any creditor's path. The epoch's price and collateral haircut per asset are published and attested
+with it, and anyone can check:
 
-1. each entry is a leaf of the attested tree (its proof leads to the attested root and totals),
-   entries are distinct leaves (strictly increasing index) and each owes something;
+1. the entries are leaves 0, 1, ..., k-1 of the attested tree: from their leaves and the boundary
+   nodes the attested root and totals are recomputed; each entry owes something;
 2. the register is a Merkle-sum tree (the same leaf and node rules as the main tree) over the
    entries in index order; its root hash is the attested register root, its leaf count the
    attested debtor count, its equity sums the attested register equity, and its **debt sums are
@@ -30,11 +33,8 @@ JSON form (`Register.to_json()`; amounts are decimal strings, bytes 0x-hex):
       "prices": ["1000000000000000000000000000000", …],
       "haircuts_bps": [0, 1500, …],
       "register_root": {"hash": "0x…", "equity": […], "debt": […]},
-      "debtors": [
-        {"index": 5, "commitment": "0x…", "equity": […], "debt": […],
-         "siblings": [{"hash": "0x…", "equity": […], "debt": […]}, …]},
-        …
-      ]
+      "debtors": [{"index": 0, "commitment": "0x…", "equity": […], "debt": […]}, …],
+      "boundary": [{"level": 0, "hash": "0x…", "equity": […], "debt": […]}, …]
     }
 
 Pure: no I/O. `offchain.chain.audit` reads the attested values from the chain and calls `audit`.
@@ -48,18 +48,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from offchain.por.hashing import MAX_ASSETS, Node, PorFormatError, check_sums, word
-from offchain.por.proof import (
-    Proof,
-    _amounts,
-    _bytes32,
-    _hex,
-    _int,
-    _list,
-    _node,
-    _node_json,
-    _str_list,
-    verify_proof,
-)
+from offchain.por.hashing import leaf as _leaf
+from offchain.por.hashing import parent as _parent
+from offchain.por.proof import _amounts, _bytes32, _hex, _int, _list, _node, _node_json, _str_list
 from offchain.por.tree import Leaf, Tree, build_tree
 
 FORMAT = "breakwater-por-register/1"
@@ -68,13 +59,12 @@ BPS = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Debtor:
-    """One register entry: a leaf of the epoch's tree with debt, and its inclusion proof there."""
+    """One register entry: leaf `index` of the epoch's tree, which owes something."""
 
     index: int
     commitment: bytes
     equity: tuple[int, ...]
     debt: tuple[int, ...]
-    siblings: tuple[Node, ...]
 
     def to_json(self) -> dict:
         return {
@@ -82,7 +72,6 @@ class Debtor:
             "commitment": _hex(self.commitment),
             "equity": [str(v) for v in self.equity],
             "debt": [str(v) for v in self.debt],
-            "siblings": [_node_json(s) for s in self.siblings],
         }
 
     @classmethod
@@ -94,8 +83,45 @@ class Debtor:
             commitment=_bytes32(doc.get("commitment"), f"{where}.commitment"),
             equity=_amounts(doc.get("equity"), f"{where}.equity"),
             debt=_amounts(doc.get("debt"), f"{where}.debt"),
-            siblings=tuple(_node(s, f"{where}.siblings[{k}]") for k, s in enumerate(_list(doc, "siblings"))),
         )
+
+
+def boundary_positions(debtor_count: int, leaf_count: int) -> list[tuple[int, int]]:
+    """Return the (level, position) of every boundary node of a register of the first
+    `debtor_count` leaves of a tree of `leaf_count` leaves, from the bottom.
+
+    At each level the debtors' range covers positions [0, m); when m is odd its last node needs its
+    right neighbour m: a boundary node if the level has one, else the padding (empty) node.
+    """
+    out = []
+    m, size, level = debtor_count, leaf_count, 0
+    while size > 1:
+        if m % 2 == 1 and m < size:
+            out.append((level, m))
+        m, size, level = (m + 1) // 2, (size + 1) // 2, level + 1
+    return out
+
+
+def prefix_root(leaves: Sequence[Node], boundary: Sequence[Node], leaf_count: int) -> Node:
+    """Return the tree root recomputed from its first leaves and the boundary nodes (bottom up).
+
+    Raise `PorFormatError` when the boundary has the wrong number of nodes or a sum overflows.
+    """
+    n = len(leaves[0].equity)
+    expected = boundary_positions(len(leaves), leaf_count)
+    if len(boundary) != len(expected):
+        raise PorFormatError(f"the boundary proof needs {len(expected)} nodes, it has {len(boundary)}")
+    for node in boundary:
+        check_sums(node.equity, node.debt, n)
+    given = iter(boundary)
+    level = list(leaves)
+    m, size = len(level), leaf_count
+    while size > 1:
+        if m % 2 == 1:
+            level.append(next(given) if m < size else Node.empty(n))
+        level = [_parent(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        m, size = len(level), (size + 1) // 2
+    return level[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +173,7 @@ class Register:
     prices: tuple[int, ...]
     haircuts_bps: tuple[int, ...]
     debtors: tuple[Debtor, ...]
+    boundary: tuple[Node, ...] = ()  # the right neighbours of the debtors' range, from the bottom
     _tree: Tree | None = field(default=None, repr=False)
 
     @property
@@ -186,20 +213,10 @@ class Register:
             raise IndexError("the register is empty")
         return tree.proof(k).contract_args()[1:]
 
-    def leaf_proof(self, k: int) -> Proof:
-        """Return entry `k`'s inclusion proof in the epoch's main tree."""
-        d = self.debtors[k]
-        return Proof(
-            epoch=self.epoch,
-            assets=self.assets,
-            leaf_count=self.leaf_count,
-            index=d.index,
-            commitment=d.commitment,
-            equity=d.equity,
-            debt=d.debt,
-            siblings=d.siblings,
-            root=self.root,
-        )
+    def tree_root(self) -> Node:
+        """Return the epoch's tree root recomputed from the entries and the boundary nodes."""
+        leaves = [_leaf(d.commitment, d.equity, d.debt) for d in self.debtors]
+        return prefix_root(leaves, self.boundary, self.leaf_count)
 
     def to_json(self) -> dict:
         return {
@@ -212,6 +229,12 @@ class Register:
             "haircuts_bps": list(self.haircuts_bps),
             "register_root": _node_json(self.register_root),
             "debtors": [d.to_json() for d in self.debtors],
+            "boundary": [
+                {"level": level, **_node_json(node)}
+                for (level, _), node in zip(
+                    boundary_positions(len(self.debtors), self.leaf_count), self.boundary, strict=False
+                )
+            ],
         }
 
     @classmethod
@@ -236,19 +259,32 @@ class Register:
             prices=_amounts(doc.get("prices"), "prices"),
             haircuts_bps=tuple(haircuts),
             debtors=tuple(Debtor.from_json(d, f"debtors[{k}]") for k, d in enumerate(_list(doc, "debtors"))),
+            boundary=tuple(_node(b, f"boundary[{k}]") for k, b in enumerate(_list(doc, "boundary"))),
         )
 
 
 def build_register(tree: Tree, prices: Sequence[int], haircuts_bps: Sequence[int]) -> Register:
-    """Return the register of `tree`: every leaf with a non-zero debt, in index order, with its proof."""
+    """Return the register of `tree`: every leaf with a non-zero debt, which must be its first
+    leaves (`build_account_tree` puts them first), and the boundary nodes that tie them to the root.
+
+    Raise `PorFormatError` when a leaf with debt follows one without.
+    """
     n = len(tree.assets)
     check_valuation(prices, haircuts_bps, n)
     sums = tree.levels[0].sums[: tree.leaf_count]
     owing = np.flatnonzero(sums[:, n:, :].any(axis=(1, 2)))
+    k = len(owing)
+    if k and int(owing[-1]) != k - 1:
+        gap = next(i for i, index in enumerate(owing.tolist()) if index != i)
+        raise PorFormatError(
+            f"leaf {int(owing[gap])} owes something after leaf {gap}, which does not: the debtors "
+            "must be the tree's first leaves (build_account_tree orders them so)"
+        )
     debtors = []
-    for index in owing.tolist():
-        proof = tree.proof(index)
-        debtors.append(Debtor(index, proof.commitment, proof.equity, proof.debt, proof.siblings))
+    for index in range(k):
+        node = tree.leaf(index)
+        debtors.append(Debtor(index, tree.commitments[index], node.equity, node.debt))
+    boundary = tuple(tree.node(level, position) for level, position in boundary_positions(k, tree.leaf_count))
     return Register(
         tree.epoch,
         tree.assets,
@@ -257,6 +293,7 @@ def build_register(tree: Tree, prices: Sequence[int], haircuts_bps: Sequence[int
         tuple(prices),
         tuple(haircuts_bps),
         tuple(debtors),
+        boundary,
     )
 
 
@@ -336,7 +373,7 @@ def audit(register: Register, attested: Attested) -> AuditReport:
     if len(register.debtors) != attested.debtor_count:
         fail(f"the register has {len(register.debtors)} debtors, the attestation {attested.debtor_count}")
 
-    previous = -1
+    well_formed = True
     for k, d in enumerate(register.debtors):
         who = _who(k, d)
         try:
@@ -344,17 +381,14 @@ def audit(register: Register, attested: Attested) -> AuditReport:
         except PorFormatError as exc:
             fail(f"{who}: {exc}")
             report.valuations.append(Valuation(0, 0))
+            well_formed = False
             continue
-        if d.index <= previous:
-            fail(f"{who}: entries must be distinct leaves in increasing index order (after {previous})")
-        previous = max(previous, d.index)
+        if d.index != k:
+            fail(f"{who}: entry {k} must be leaf {k} (the debtors are the tree's first leaves, in order)")
         if not any(d.debt):
             fail(f"{who}: owes nothing (only leaves with debt are in the register)")
         if any(e and b for e, b in zip(d.equity, d.debt, strict=True)):
             fail(f"{who}: both equity and debt in one asset (one of the two is zero)")
-        proof = register.leaf_proof(k)
-        if not verify_proof(proof, attested.root, attested.total_equity, attested.total_debt):
-            fail(f"{who}: its proof does not lead to the attested root and totals (not a leaf of the tree)")
         valuation = value(d.equity, d.debt, attested.prices, attested.haircuts_bps)
         report.valuations.append(valuation)
         if not valuation.covered:
@@ -364,6 +398,8 @@ def audit(register: Register, attested: Attested) -> AuditReport:
                 f"({_bps(valuation.coverage_bps)} of its debt)"
             )
 
+    if well_formed and register.debtors:
+        _check_tied(register, attested, fail)
     try:
         root = register.register_root
     except PorFormatError as exc:
@@ -385,6 +421,31 @@ def audit(register: Register, attested: Attested) -> AuditReport:
     return report
 
 
+def _check_tied(register: Register, attested: Attested, fail) -> None:
+    """Fail unless the entries, as the tree's first leaves, and the boundary lead to the attested root."""
+    if len(register.debtors) > attested.leaf_count:
+        fail(f"the register lists {len(register.debtors)} debtors, the tree has {attested.leaf_count} leaves")
+        return
+    try:
+        top = prefix_root(
+            [_leaf(d.commitment, d.equity, d.debt) for d in register.debtors],
+            register.boundary,
+            attested.leaf_count,
+        )
+    except PorFormatError as exc:
+        fail(f"the debtors are not tied to the tree: {exc}")
+        return
+    if (top.hash, top.equity, top.debt) != (
+        attested.root,
+        tuple(attested.total_equity),
+        tuple(attested.total_debt),
+    ):
+        fail(
+            "the debtors and the boundary nodes do not lead to the attested root and totals: "
+            "the entries are not the tree's first leaves"
+        )
+
+
 def _who(k: int, d: Debtor) -> str:
     return f"debtor {k} (leaf {d.index}, commitment {_hex(d.commitment)})"
 
@@ -403,7 +464,9 @@ __all__ = [
     "Register",
     "Valuation",
     "audit",
+    "boundary_positions",
     "build_register",
     "check_valuation",
+    "prefix_root",
     "value",
 ]

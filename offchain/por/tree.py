@@ -154,6 +154,12 @@ class Tree:
             raise KeyError(f"account {address!r} is not in epoch {self.epoch}")
         return self.proof(index)
 
+    def node(self, level: int, position: int) -> Node:
+        """Return the node at `position` of `level` (0: the leaves; a padded level's last node is empty)."""
+        if not 0 <= level <= self.depth or not 0 <= position < len(self.levels[level].hashes):
+            raise IndexError(f"no node {position} at level {level}")
+        return self._node(level, position)
+
     def _check_index(self, index: int) -> None:
         if not 0 <= index < self.leaf_count:
             raise IndexError(f"leaf index {index} outside [0, {self.leaf_count})")
@@ -189,9 +195,11 @@ def build_tree(assets: Sequence[str], leaves: Sequence[Leaf], *, epoch: int = 0)
 def build_account_tree(
     epoch: int, assets: Sequence[str], accounts: Sequence[tuple[str | bytes, Sequence[int]]], secret: bytes
 ) -> Tree:
-    """Build the epoch's tree from `(address, net balance per asset)` pairs, in the given order.
+    """Build the epoch's tree from `(address, net balance per asset)` pairs.
 
-    A negative net balance is debt. Each account gets its salt `derive_salt(secret, epoch, address)`
+    A negative net balance is debt. The leaves are the accounts that owe something (in the given
+    order), then all the others (in the given order): the debtors' register (`register`) publishes
+    exactly the first leaves. Each account gets its salt `derive_salt(secret, epoch, address)`
     (the same value `hashing.derive_salt` returns) and its commitment; both stay in the tree so
     that `proof_for(address)` hands the account everything it needs to verify.
     """
@@ -200,6 +208,14 @@ def build_account_tree(
         raise PorFormatError("a tree needs at least one account")
     if len(secret) < 16:
         raise PorFormatError("salt secret must be at least 16 bytes")
+    try:
+        owes = [min(b) < 0 for _, b in accounts]
+    except (TypeError, ValueError):  # a non-integer, or no balances at all
+        raise PorFormatError("account balances must be integers, one per asset") from None
+    if any(owes):
+        accounts = [a for a, o in zip(accounts, owes, strict=True) if o] + [
+            a for a, o in zip(accounts, owes, strict=True) if not o
+        ]
     with _gc_paused():
         return _account_tree(epoch, tuple(assets), n, accounts, secret)
 

@@ -105,7 +105,7 @@ def test_the_fake_debtor_is_named_and_the_gross_ratio_shows_the_hole(anvil, chai
     assert run.returncode == 1, run.stdout + run.stderr
     (debtor,) = Register.from_json(json.loads(chain["files"]["ftx"].read_text())).debtors
     assert (
-        f"FAILED: debtor 0 (leaf 2, commitment 0x{debtor.commitment.hex()}): collateral does not cover "
+        f"FAILED: debtor 0 (leaf 0, commitment 0x{debtor.commitment.hex()}): collateral does not cover "
         "its debt at the attested prices and haircuts (0.00 % of its debt)"
     ) in run.stdout
     assert (
@@ -135,7 +135,7 @@ def test_a_register_that_invents_collateral_is_not_the_trees(anvil, chain):
     path.write_text(json.dumps(forged.to_json()))
     run = run_audit(anvil, chain, 2, path)
     assert run.returncode == 1
-    assert "its proof does not lead to the attested root and totals (not a leaf of the tree)" in run.stdout
+    assert "do not lead to the attested root and totals" in run.stdout
     assert "the register's root is" in run.stdout  # nor is it the attested register
 
 

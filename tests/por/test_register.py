@@ -8,8 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain.por import Attested, PorFormatError, Register, audit, build_account_tree, build_register
-from offchain.por.register import value
+from offchain.por import (
+    Attested,
+    Debtor,
+    Leaf,
+    PorFormatError,
+    Register,
+    audit,
+    build_account_tree,
+    build_register,
+    build_tree,
+)
+from offchain.por.register import boundary_positions, value
 
 ASSETS = ("0x" + "aa" * 20, "0x" + "bb" * 20)  # USDC (6 decimals), WETH (18)
 PRICES = (10**30, 2_000 * 10**18)  # per atom: 1.00 and 2,000.00 (10**-30 USDC atoms)
@@ -35,7 +45,10 @@ HONEST = [[500 * USDC, 0], [-1_000 * USDC, 1 * WETH], [0, 2 * WETH], [-10 * USDC
 
 def test_the_register_lists_every_leaf_with_debt_and_no_other():
     tree, register, attested = epoch_of(HONEST)
-    assert [d.index for d in register.debtors] == [1, 3]
+    # The debtors (accounts 1 and 3) are the tree's first leaves; the others follow, in order.
+    assert [d.index for d in register.debtors] == [0, 1]
+    assert [d.commitment for d in register.debtors] == [tree.proof_for(addr(i)).commitment for i in (1, 3)]
+    assert [tree.proof_for(addr(i)).index for i in (0, 2)] == [2, 3]
     assert register.register_root.debt == tree.root.debt
     assert attested.debtor_count == 2 and attested.register_equity == (0, WETH + WETH // 100)
     report = audit(Register.from_json(register.to_json()), attested)
@@ -52,7 +65,7 @@ def test_the_fake_debtor_is_named():
     (failure,) = report.failures
     commitment = register.debtors[0].commitment.hex()
     assert failure == (
-        f"debtor 0 (leaf 2, commitment 0x{commitment}): collateral does not cover its debt at the attested "
+        f"debtor 0 (leaf 0, commitment 0x{commitment}): collateral does not cover its debt at the attested "
         "prices and haircuts (0.00 % of its debt)"
     )
 
@@ -81,24 +94,63 @@ def test_a_register_that_leaves_a_debtor_out_does_not_sum_to_the_attested_debt()
 def test_a_register_that_lists_a_debtor_twice_or_out_of_order_is_refused():
     _, register, attested = epoch_of(HONEST)
     twice = audit(hide(register, debtors=(register.debtors[1], register.debtors[1])), attested)
-    assert any("distinct leaves in increasing index order" in f for f in twice.failures)
+    assert any("entry 0 must be leaf 0" in f for f in twice.failures)
+    assert any("do not lead to the attested root and totals" in f for f in twice.failures)
     swapped = audit(hide(register, debtors=register.debtors[::-1]), attested)
-    assert any("distinct leaves in increasing index order" in f for f in swapped.failures)
+    assert any("do not lead to the attested root and totals" in f for f in swapped.failures)
     assert any("the register's root is" in f for f in swapped.failures)
+    renumbered = tuple(dataclasses.replace(d, index=d.index + 2) for d in register.debtors)
+    assert any(
+        "entry 0 must be leaf 0" in f for f in audit(hide(register, debtors=renumbered), attested).failures
+    )
 
 
 def test_a_creditor_in_the_register_or_invented_collateral_is_refused():
     tree, register, attested = epoch_of(HONEST)
-    saver = tree.proof(0)
-    creditor = dataclasses.replace(
-        register.debtors[0], index=0, commitment=saver.commitment, equity=saver.equity
-    )
-    creditor = dataclasses.replace(creditor, debt=saver.debt, siblings=saver.siblings)
-    report = audit(hide(register, debtors=(creditor, *register.debtors)), attested)
+    saver = tree.leaf(2)
+    creditor = Debtor(2, tree.commitments[2], saver.equity, saver.debt)
+    report = audit(hide(register, debtors=(*register.debtors, creditor)), attested)
     assert any("owes nothing" in f for f in report.failures)
     rich = dataclasses.replace(register.debtors[1], equity=(0, 10 * WETH))
     report = audit(hide(register, debtors=(register.debtors[0], rich)), attested)
-    assert any("not a leaf of the tree" in f for f in report.failures)
+    assert any("do not lead to the attested root and totals" in f for f in report.failures)
+
+
+def test_the_boundary_ties_the_debtors_to_the_root_and_shows_no_creditors_path():
+    tree, register, attested = epoch_of([*HONEST, [7, 0], [8, 0], [9, 0]])  # 7 leaves, 2 debtors
+    # The debtors are leaves 0-1: level 1 has one debtors' node, whose neighbour is node 1
+    # (leaves 2-3); level 2 likewise node 1 (leaves 4-7).
+    assert boundary_positions(2, 7) == [(1, 1), (2, 1)]
+    assert register.boundary == (tree.node(1, 1), tree.node(2, 1))
+    doc = register.to_json()
+    assert [b["level"] for b in doc["boundary"]] == [1, 2]
+    creditors = {c.hex() for c in tree.commitments[2:]}
+    assert not any(c in str(doc) for c in creditors)  # no creditor's commitment is published
+    first = register.boundary[0]
+    forged = dataclasses.replace(first, equity=(first.equity[0] - 1, first.equity[1]))
+    report = audit(hide(register, boundary=(forged, register.boundary[1])), attested)
+    assert any("do not lead to the attested root and totals" in f for f in report.failures)
+    report = audit(hide(register, boundary=register.boundary[:1]), attested)
+    assert (
+        "the debtors are not tied to the tree: the boundary proof needs 2 nodes, it has 1" in report.failures
+    )
+
+
+@pytest.mark.parametrize(
+    ("debtors", "leaves"), [(1, 1), (1, 2), (3, 5), (5, 5), (4, 9), (6, 1000), (1000, 1000)]
+)
+def test_the_boundary_recomputes_the_root_from_any_prefix(debtors, leaves):
+    rows = [[-1, 10**18]] * debtors + [[5, 0]] * (leaves - debtors)
+    tree, register, attested = epoch_of(rows)
+    assert register.tree_root() == tree.root
+    assert len(register.boundary) <= tree.depth
+    assert audit(Register.from_json(register.to_json()), attested).ok
+
+
+def test_a_tree_whose_debtors_are_not_first_has_no_register():
+    tree = build_tree(ASSETS, [Leaf(b"\x01" * 32, [1, 0], [0, 0]), Leaf(b"\x02" * 32, [0, 0], [1, 0])])
+    with pytest.raises(PorFormatError, match="leaf 1 owes something after leaf 0, which does not"):
+        build_register(tree, PRICES, HAIRCUTS)
 
 
 def test_the_register_must_carry_the_attested_valuation_and_epoch():
