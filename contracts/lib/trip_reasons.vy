@@ -45,6 +45,8 @@ RESERVES_UNCOVERED_DEBT: constant(uint256) = 52
 
 # @dev Custody: a withdrawal would take a token's global net outflow over
 # its rolling-window cap. `metric`: the refused amount in token units.
+# No longer raised since issue 14.5 (Custody holds such a withdrawal in its
+# queue and halts nothing); kept so that older `Tripped` events still read.
 CUSTODY_GLOBAL_OUTFLOW: constant(uint256) = 100
 
 # @dev Off-chain keeper: a sentinel's manual trip (`metric` as it chooses).
