@@ -3,10 +3,31 @@ stays owed, the user sees it `queued`, and it is later paid (or, cancelled on-ch
 
 from __future__ import annotations
 
-from core_venue import USDC, rejection
-from test_treasury import treasury, treasury_venue, withdraw
+from core_venue import USDC, Venue, rejection
 
 from offchain.core.engine import Engine
+from offchain.core.treasury import TreasuryModule
+
+
+def treasury_venue() -> Venue:
+    v = Venue(Engine())  # every default module, as the daemon runs it
+    v.ok("asset", symbol="USDC", decimals=6, collateral_weight="1")
+    v.ok("deposit", account="trader", asset="USDC", amount="1000")
+    return v
+
+
+def treasury(v: Venue) -> TreasuryModule:
+    return next(m for m in v.engine.modules if m.name == "treasury")
+
+
+def withdraw(v: Venue, amount: str) -> int:
+    """Request a withdrawal of the trader's; return its wid."""
+    (requested,) = [
+        e
+        for e in v.ok("withdraw", account="trader", asset="USDC", amount=amount)
+        if e.EVENT == "withdrawal_requested"
+    ]
+    return requested.wid
 
 
 def test_a_held_withdrawal_reads_queued_stays_owed_and_is_paid_once():
