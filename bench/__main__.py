@@ -237,6 +237,33 @@ BENCHES = (
             ),
         ),
     ),
+    Bench(
+        "bench.market_history",
+        3,
+        (
+            Figure(
+                "history_ticker", "GET /ticker, 20k trades in the last 6 h", "ms", lambda r: r["ticker_ms"]
+            ),
+            Figure(
+                "history_candles_1m",
+                "GET /candles 1m x 300 (minute buckets)",
+                "ms",
+                lambda r: r["candles_1m_ms"],
+            ),
+            Figure(
+                "history_candles_1s",
+                "GET /candles 1s x 1500 (trades table)",
+                "ms",
+                lambda r: r["candles_1s_ms"],
+            ),
+            Figure(
+                "history_tape_observe",
+                "Tape subscriber on the sequencer, per taker order that trades",
+                "us",
+                lambda r: r["tape_observe_us"],
+            ),
+        ),
+    ),
     Bench("bench.fuzz", 1, ()),
 )
 

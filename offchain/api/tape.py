@@ -116,9 +116,10 @@ class _Db:
                     conn.executemany(_TRADE_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), trades)
                 if marks:
                     conn.executemany(_MARK_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), marks)
-                conn.execute(
-                    "INSERT OR REPLACE INTO api_tape_meta (name, value) VALUES ('seq', ?)", (str(seq),)
-                )
+                if seq is not None:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO api_tape_meta (name, value) VALUES ('seq', ?)", (str(seq),)
+                    )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -145,6 +146,7 @@ def _trade_dict(row: tuple) -> dict:
 
 
 MINUTE_MS = 60_000
+_WANTED = frozenset({"trade", "index", "state", "indicative", "chain_status"})
 MINUTES_KEEP_MS = 25 * 3_600_000
 
 
@@ -229,6 +231,7 @@ class PersistentTape(TradeTape):
         self._flush_lock = threading.Lock()
         self._last: dict[tuple[str, str], str] = {}  # (symbol, kind) -> last value recorded
         self.minutes = Minutes()
+        self._last_int: dict[tuple[str, str], int] = {}  # the same for index and mark, unformatted
         self._load()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -260,14 +263,17 @@ class PersistentTape(TradeTape):
     def stored_seq(self) -> int:
         """The last journal entry whose trades are written (0: none yet)."""
         rows = self.db.rows("SELECT value FROM api_tape_meta WHERE name = 'seq'")
-        return int(rows[0][0]) if rows else 0
+        return int(rows[0][0]) if rows and str(rows[0][0]).isdigit() else 0
 
     # -- the sequencer side (under the service lock: appends only) --------------------------------
     def observe(self, events: list[dict]) -> None:
-        super().observe(events)
-        runner = getattr(self.service, "runner", None)
-        trades, marks = self._collect(events, getattr(self.service, "engine", None))
-        self._add(trades, marks, getattr(runner, "seq", 0))
+        wanted = [e for e in events if e.get("event") in _WANTED]
+        if not wanted:  # most commands: accepted, cancelled, balances
+            return
+        super().observe(wanted)
+        service = self.service
+        trades, marks = self._collect(wanted, getattr(service, "engine", None))
+        self._add(trades, marks, getattr(getattr(service, "runner", None), "seq", 0))
 
     def _add(self, trades: list[tuple], marks: list[tuple], seq: int) -> None:
         for tid, symbol, ts, price, qty, _ in trades:
@@ -311,7 +317,8 @@ class PersistentTape(TradeTape):
                 if market is None:
                     continue
                 for kind, value in (("index", market.index_price), ("mark", market.mark_price)):
-                    if value is not None:
+                    if value is not None and self._last_int.get((symbol, kind)) != value:
+                        self._last_int[(symbol, kind)] = value
                         self._mark(marks, symbol, kind, ts, str(value), "")
         return trades, marks
 
@@ -367,6 +374,8 @@ class PersistentTape(TradeTape):
                 seq = entry_seq
         finally:
             reader.close()
+        if self._stop.is_set():
+            return
         if seq != head or engine.state_hash() != want:
             log.warning(
                 "tape: the journal's replay did not reach the exchange's state; not used for the tape"

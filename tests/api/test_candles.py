@@ -258,3 +258,14 @@ def test_recent_candles_from_memory_equal_those_from_the_database(venue):
     assert venue.app.state.ctx.tape.minutes.covers(now - 3_600_000)
     assert not venue.app.state.ctx.tape.minutes.covers(now - 48 * 3_600_000)
     assert recent[-1] == older[-1] and recent[-1]["trades"] == 3 and recent[-1]["volume"] == "36"
+
+
+def test_rows_written_before_the_catch_up_ends_do_not_move_the_journal_position(venue):
+    tape = venue.app.state.ctx.tape
+    tape.wait_ready()
+    trade(venue.service, "1.0002", "5")
+    tape.flush()
+    done = tape.stored_seq()
+    assert done == venue.service.runner.seq
+    tape.db.write([(10**9, SYMBOL, 0, "1", "1", "buy")], [], None)  # what a flush during the catch-up writes
+    assert tape.stored_seq() == done

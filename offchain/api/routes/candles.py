@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse  # the documents are plain JSON already: no re-encoding
 
 from offchain.api import views
 from offchain.api.context import ApiContext, market_or_404
@@ -112,7 +113,7 @@ def router(ctx: ApiContext) -> APIRouter:
         interval: Annotated[str, Query(description="one of " + ", ".join(INTERVALS))] = "1m",
         start: Ms = None,
         end: Ms = None,
-    ) -> dict:
+    ) -> JSONResponse:
         if interval not in INTERVALS:
             raise ApiError("bad_request", f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
         step = INTERVALS[interval]
@@ -151,21 +152,23 @@ def router(ctx: ApiContext) -> APIRouter:
                 for c in buckets
             ]
 
-        return {
-            "symbol": symbol,
-            "interval": interval,
-            "interval_ms": step,
-            "start": start,
-            "end": end,
-            "candles": service.read(fmt),
-        }
+        return JSONResponse(
+            {
+                "symbol": symbol,
+                "interval": interval,
+                "interval_ms": step,
+                "start": start,
+                "end": end,
+                "candles": service.read(fmt),
+            }
+        )
 
     @api.get(
         "/ticker",
         responses=responses("unknown_market"),
         summary="24 h statistics per market: last, open, high, low, volume, change",
     )
-    def ticker(symbol: Annotated[str | None, Query(max_length=32)] = None) -> list[dict]:
+    def ticker(symbol: Annotated[str | None, Query(max_length=32)] = None) -> JSONResponse:
         now = service.clock_ms()
         since = now - DAY_MS
         since -= since % MINUTE_MS  # the window starts on a minute: 24 h and under a minute more
@@ -226,14 +229,16 @@ def router(ctx: ApiContext) -> APIRouter:
                 out.append(row)
             return out
 
-        return service.read(fmt)
+        return JSONResponse(service.read(fmt))
 
     @api.get(
         "/overlays",
         responses=responses("unknown_market", "bad_request"),
         summary="What the chart draws over the candles: index, mark and pool lines, stopped periods",
     )
-    def overlays(symbol: Annotated[str, Query(max_length=32)], start: Ms = None, end: Ms = None) -> dict:
+    def overlays(
+        symbol: Annotated[str, Query(max_length=32)], start: Ms = None, end: Ms = None
+    ) -> JSONResponse:
         service.read(lambda engine: market_or_404(engine, symbol))
         start, end = window(ctx, 60_000, start, end)
         series = {k: tape.marks_between(symbol, k, start, end, MAX_POINTS) for k in ("index", "mark", "pool")}
@@ -267,6 +272,6 @@ def router(ctx: ApiContext) -> APIRouter:
                 ],
             }
 
-        return service.read(fmt)
+        return JSONResponse(service.read(fmt))
 
     return api
