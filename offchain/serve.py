@@ -136,6 +136,23 @@ def uvicorn_config(app: Any, log_level: str = "warning") -> Any:
     )
 
 
+def close(service: Any, stop: threading.Event) -> None:
+    """Stop the clock and close the journal (once); report the group commits' sizes on stderr."""
+    if stop.is_set():
+        return
+    stop.set()
+    with service.lock:
+        sizes = list(service.group_sizes)
+        service.runner.close()
+    if sizes:
+        mean = sum(sizes) / len(sizes)
+        print(
+            f"last {len(sizes)} group commits: {mean:.1f} commands each on average",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -158,21 +175,20 @@ def run(args: argparse.Namespace) -> int:
             target=_ticker, args=(service, args.tick_s, stop), name="ticker", daemon=True
         ).start()
 
-    started = server.startup
+    started, stopped = server.startup, server.shutdown
 
     async def startup(sockets=None):
         await started(sockets=sockets)
         print(f"serving http://{host}:{port}", flush=True)
 
-    server.startup = startup
+    async def shutdown(sockets=None):
+        # uvicorn re-raises SIGTERM/SIGINT once it has shut down: close the journal here, not later
+        await stopped(sockets=sockets)
+        close(service, stop)
+
+    server.startup, server.shutdown = startup, shutdown
     try:
         server.run(sockets=[sock])
     finally:
-        stop.set()
-        with service.lock:
-            sizes = list(service.group_sizes)
-            service.runner.close()
-        if sizes:
-            mean = sum(sizes) / len(sizes)
-            print(f"last {len(sizes)} group commits: {mean:.1f} commands each on average", file=sys.stderr)
+        close(service, stop)
     return 0
