@@ -264,6 +264,69 @@ BENCHES = (
             ),
         ),
     ),
+    Bench(
+        "bench.api_ingress",
+        1,  # one server process per run; the module runs every mode against it
+        (
+            Figure(
+                "api_single_orders",
+                "Signed orders through the API, one per POST, 16 connections (serve + SQLite FULL, "
+                "client in another process)",
+                "orders/s",
+                lambda r: r["single"]["orders_per_s"],
+                target=1_500,
+                better="higher",
+            ),
+            Figure(
+                "api_500_p50",
+                "API latency p50 at 500 orders/s offered",
+                "ms",
+                lambda r: r["at_500"]["p50_ms"],
+                5,
+            ),
+            Figure(
+                "api_500_p99",
+                "API latency p99 at 500 orders/s offered",
+                "ms",
+                lambda r: r["at_500"]["p99_ms"],
+                20,
+            ),
+            Figure(
+                "api_batch_orders",
+                "Signed batches of 100 orders (one signature each), 4 connections",
+                "orders/s",
+                lambda r: r["batch"]["orders_per_s"],
+                target=20_000,
+                better="higher",
+            ),
+            Figure(
+                "api_ws_orders",
+                "Signed orders over one WebSocket connection (64 in flight)",
+                "orders/s",
+                lambda r: r["ws"]["orders_per_s"],
+                target=3_000,
+                better="higher",
+            ),
+            Figure(
+                "api_cpu_per_order",
+                "Server CPU per accepted order, one per POST",
+                "µs",
+                lambda r: r["single"]["server_cpu_us_per_order"],
+            ),
+            Figure(
+                "api_secp256k1",
+                "Raw limit: secp256k1 signature recoveries per second, one core",
+                "recoveries/s",
+                lambda r: r["secp256k1_recoveries_per_s"],
+            ),
+            Figure(
+                "api_bare_engine",
+                "Raw limit: the bare engine on the same orders (no journal, no API)",
+                "orders/s",
+                lambda r: r["bare_engine_orders_per_s"],
+            ),
+        ),
+    ),
     Bench("bench.fuzz", 1, ()),
 )
 
@@ -360,6 +423,13 @@ def markdown(doc: dict) -> str:
         lines.append(
             f"| {r['figure']} | {_fmt(r['median'])} | {r['unit']} | {r['target_is'] or ''} | {peer} | {ratio} | {met} |"
         )
+    # notes a benchmark writes under the table (profiles, raw limits): its `markdown` result
+    for results in doc.get("raw", {}).values():
+        notes = (
+            results[len(results) // 2].get("markdown") if results and isinstance(results[0], dict) else None
+        )
+        if notes:
+            lines += ["", notes.rstrip()]
     return "\n".join(lines) + "\n"
 
 
