@@ -14,6 +14,8 @@ PROGRAMS = {
     "por": ("offchain.por.cli", "proof of reserves: verify an inclusion proof"),
     "serve": ("offchain.serve", "the paper exchange: engine, journal, API and dashboard, no chain"),
     "loadtest": ("offchain.loadtest", "post pre-signed orders to an API and report orders/s and latency"),
+    "engine": ("offchain.cluster.engine", "an engine replica on a NATS JetStream log (docs/cluster.md)"),
+    "gateway": ("offchain.cluster.gateway", "an order-entry gateway publishing to a NATS JetStream log"),
 }
 
 

@@ -1,0 +1,28 @@
+"""The engine core as the cluster layer sees it: every import of offchain.core lives here.
+
+A move of the core's modules is re-pointed by editing this file alone.
+"""
+
+from __future__ import annotations
+
+from offchain.core import commands as C
+from offchain.core.codec import (
+    CommandFormatError,
+    event_to_dict,
+    format_price,
+    format_qty,
+    format_units,
+    parse_command,
+)
+from offchain.core.engine import Engine
+
+__all__ = [
+    "C",
+    "CommandFormatError",
+    "Engine",
+    "event_to_dict",
+    "format_price",
+    "format_qty",
+    "format_units",
+    "parse_command",
+]
