@@ -553,10 +553,12 @@ class ChainPoster:
                 self.state.save_epoch(registry, epoch, "attested", doc)  # landed, then the daemon died
             accounts = [(name, [int(v) for v in nets]) for name, nets in doc["accounts"]]
             tree = build_account_tree(epoch, doc["asset_addresses"], accounts, self.state.por_secret())
-            if "prices" in doc:
-                prices, haircuts = [int(v) for v in doc["prices"]], doc["haircuts_bps"]
-            else:  # an epoch attested before the register existed: the stand-in valuation
-                prices, haircuts = [1] * len(doc["assets"]), [0] * len(doc["assets"])
+            if "0x" + tree.root.hash.hex() != doc["root"] or "prices" not in doc:
+                # attested before the debtors' register (another leaf order): its proofs would not
+                # verify; the next attestation serves new ones
+                log.warning("proof-of-reserves epoch %d predates the debtors' register: not served", epoch)
+                return None
+            prices, haircuts = [int(v) for v in doc["prices"]], doc["haircuts_bps"]
             self._publish(tree, doc, build_register(tree, prices, haircuts))
             return doc
         return None
