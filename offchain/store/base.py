@@ -8,6 +8,9 @@ A store holds two things for one engine:
 - **snapshots**: `(seq, blob, state_hash)` = the engine state after applying command `seq`.
   Recovery is the latest snapshot plus a replay of the journal after it.
 
+- the **hash chain** (`offchain.store.hashchain`): each entry is stored with a hash that covers
+  the previous entry's hash, computed by `append_many` in the entry's own transaction; `head()`
+  is `(last seq, its hash)`, what the daemon anchors on-chain, and `read_chain` what an audit walks.
 - the **nonce table** (`api_nonces`): the signed requests' used `(account, nonce, expiry)`. It is
   an edge concern, not engine state, but it lives here so that a nonce claim can share the journal
   append's transaction (`append_many(..., nonces=...)`): after a crash either both the order and
@@ -25,6 +28,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from offchain.store.hashchain import GENESIS, chain_rows
 
 # Rows fetched per round trip by `read_from`: bounds memory when replaying a long journal.
 READ_PAGE = 2_000
@@ -81,6 +86,7 @@ class Store(ABC):
         # One connection serves every thread of the process; the lock serialises its use.
         self._lock = threading.Lock()
         self._last_seq = 0
+        self._head_hash = GENESIS
 
     # -- journal ---------------------------------------------------------------------------
 
@@ -108,9 +114,10 @@ class Store(ABC):
                         f"journal seq {seq!r} out of order: next is {expected} (no gaps, no duplicates)"
                     )
                 expected += 1
-            self._insert_journal(rows, nonce_rows)
-            if rows:
-                self._last_seq = rows[-1][0]
+            chained = chain_rows(self._head_hash, rows)
+            self._insert_journal(chained, nonce_rows)
+            if chained:
+                self._last_seq, _, self._head_hash = chained[-1]
 
     # -- nonces ------------------------------------------------------------------------------
 
@@ -148,8 +155,49 @@ class Store(ABC):
     def last_seq(self) -> int:
         """Return the highest journaled seq, 0 for an empty journal."""
         with self._lock:
-            self._last_seq = self._select_last_seq()
+            seq = self._select_last_seq()
+            if seq != self._last_seq:
+                self._last_seq = seq
+                self._head_hash = (self._select_hash(seq) or GENESIS) if seq else GENESIS
             return self._last_seq
+
+    # -- hash chain ------------------------------------------------------------------------
+
+    def head(self) -> tuple[int, str]:
+        """Return `(last seq, its chain hash)`; `(0, GENESIS)` for an empty journal."""
+        with self._lock:
+            return self._last_seq, self._head_hash
+
+    def hash_at(self, seq: int) -> str | None:
+        """Return the stored chain hash of entry `seq` (GENESIS for 0), None when there is none."""
+        if seq == 0:
+            return GENESIS
+        with self._lock:
+            return self._select_hash(seq)
+
+    def read_chain(self, seq: int = 1) -> Iterator[tuple[int, str, str | None]]:
+        """Yield `(seq, canonical record text, stored hash)` from `seq` on, as stored (audits)."""
+        start = max(seq, 1)
+        while True:
+            with self._lock:
+                page = self._select_chain(start, READ_PAGE)
+            yield from page
+            if len(page) < READ_PAGE:
+                return
+            start = page[-1][0] + 1
+
+    def _init_chain(self) -> None:
+        """Load the head (backends call it once their schema exists); hash legacy unhashed entries."""
+        self._last_seq = self._select_last_seq()
+        first = self._select_first_unhashed()
+        if first is not None:
+            prev = (self._select_hash(first - 1) or GENESIS) if first > 1 else GENESIS
+            start = first
+            while page := self._select_journal(start, READ_PAGE):
+                chained = chain_rows(prev, page)
+                self._update_hashes([(h, seq) for seq, _, h in chained])
+                prev, start = chained[-1][2], chained[-1][0] + 1
+        self._head_hash = (self._select_hash(self._last_seq) or GENESIS) if self._last_seq else GENESIS
 
     # -- snapshots -------------------------------------------------------------------------
 
@@ -188,9 +236,25 @@ class Store(ABC):
     # -- backend primitives (called with the lock held) -----------------------------------
 
     @abstractmethod
-    def _insert_journal(self, rows: list[tuple[int, str]], nonce_rows: list[NonceRow] = ()) -> None:
-        """Insert the rows (and nonce rows) in one transaction and commit durably; raise StoreError
-        if a seq or a nonce already exists (nothing is written then)."""
+    def _insert_journal(self, rows: list[tuple[int, str, str]], nonce_rows: list[NonceRow] = ()) -> None:
+        """Insert the `(seq, record, hash)` rows (and nonce rows) in one transaction and commit
+        durably; raise StoreError if a seq or a nonce already exists (nothing is written then)."""
+
+    @abstractmethod
+    def _select_chain(self, start: int, limit: int) -> list[tuple[int, str, str | None]]:
+        """Return up to `limit` `(seq, record, hash)` rows with seq >= start, ascending."""
+
+    @abstractmethod
+    def _select_hash(self, seq: int) -> str | None:
+        """Return the hash stored with entry `seq`, None if there is no such entry or hash."""
+
+    @abstractmethod
+    def _select_first_unhashed(self) -> int | None:
+        """Return the lowest seq without a hash (a journal written before the chain), or None."""
+
+    @abstractmethod
+    def _update_hashes(self, rows: list[tuple[str, int]]) -> None:
+        """Set `hash` of each `(hash, seq)` row in one transaction and commit."""
 
     @abstractmethod
     def _select_nonces(self, now_s: int) -> list[NonceRow]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 from offchain.store.base import NONCE_DDL, NONCE_TABLE, NonceRow, Snapshot, Store, StoreError
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS journal (seq BIGINT PRIMARY KEY, record TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS journal (seq BIGINT PRIMARY KEY, record TEXT NOT NULL, hash TEXT)",
     "CREATE TABLE IF NOT EXISTS snapshots (seq BIGINT PRIMARY KEY, state_hash TEXT NOT NULL, blob BYTEA NOT NULL)",
     *NONCE_DDL,
+    "ALTER TABLE journal ADD COLUMN IF NOT EXISTS hash TEXT",  # a journal written before the hash chain
 )
 
 
@@ -40,17 +41,17 @@ class PostgresStore(Store):
         with self._db.transaction():
             for ddl in _SCHEMA:
                 self._db.execute(ddl)
-        self._last_seq = self._select_last_seq()
+        self._init_chain()
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def _insert_journal(self, rows: list[tuple[int, str]], nonce_rows: list[NonceRow] = ()) -> None:
+    def _insert_journal(self, rows: list[tuple[int, str, str]], nonce_rows: list[NonceRow] = ()) -> None:
         try:
             with self._db.transaction(), self._db.cursor() as cur:
                 if rows:
-                    cur.executemany("INSERT INTO journal (seq, record) VALUES (%s, %s)", rows)
+                    cur.executemany("INSERT INTO journal (seq, record, hash) VALUES (%s, %s, %s)", rows)
                 if nonce_rows:
                     cur.executemany(
                         f"INSERT INTO {NONCE_TABLE} (account, nonce, expiry) VALUES (%s, %s, %s)", nonce_rows
@@ -75,6 +76,24 @@ class PostgresStore(Store):
             "SELECT seq, record FROM journal WHERE seq >= %s ORDER BY seq LIMIT %s", (start, limit)
         ).fetchall()
         return rows
+
+    def _select_chain(self, start: int, limit: int) -> list[tuple[int, str, str | None]]:
+        rows = self._db.execute(
+            "SELECT seq, record, hash FROM journal WHERE seq >= %s ORDER BY seq LIMIT %s", (start, limit)
+        ).fetchall()
+        return [(int(seq), record, h) for seq, record, h in rows]
+
+    def _select_hash(self, seq: int) -> str | None:
+        row = self._db.execute("SELECT hash FROM journal WHERE seq = %s", (seq,)).fetchone()
+        return row[0] if row else None
+
+    def _select_first_unhashed(self) -> int | None:
+        row = self._db.execute("SELECT MIN(seq) FROM journal WHERE hash IS NULL").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def _update_hashes(self, rows: list[tuple[str, int]]) -> None:
+        with self._db.transaction(), self._db.cursor() as cur:
+            cur.executemany("UPDATE journal SET hash = %s WHERE seq = %s", rows)
 
     def _select_last_seq(self) -> int:
         row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()

@@ -22,12 +22,12 @@ from offchain.store.base import NONCE_DDL, NONCE_TABLE, NonceRow, Snapshot, Stor
 SYNC_MODES = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, record TEXT NOT NULL, hash TEXT)",
     "CREATE TABLE IF NOT EXISTS snapshots ("
     " seq INTEGER PRIMARY KEY, state_hash TEXT NOT NULL, blob BLOB NOT NULL)",
     *NONCE_DDL,
 )
-_INSERT = "INSERT INTO journal (seq, record) VALUES (?, ?)"
+_INSERT = "INSERT INTO journal (seq, record, hash) VALUES (?, ?, ?)"
 _INSERT_NONCE = f"INSERT INTO {NONCE_TABLE} (account, nonce, expiry) VALUES (?, ?, ?)"
 
 
@@ -50,13 +50,16 @@ class SqliteStore(Store):
         self._db.execute(f"PRAGMA synchronous={SYNC_MODES[sync]}")
         for ddl in _SCHEMA:
             self._db.execute(ddl)
-        self._last_seq = self._select_last_seq()
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(journal)")}
+        if "hash" not in columns:  # a journal written before the hash chain
+            self._db.execute("ALTER TABLE journal ADD COLUMN hash TEXT")
+        self._init_chain()
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def _insert_journal(self, rows: list[tuple[int, str]], nonce_rows: list[NonceRow] = ()) -> None:
+    def _insert_journal(self, rows: list[tuple[int, str, str]], nonce_rows: list[NonceRow] = ()) -> None:
         db = self._db
         try:
             if len(rows) + len(nonce_rows) == 1:
@@ -89,6 +92,28 @@ class SqliteStore(Store):
         return self._db.execute(
             "SELECT seq, record FROM journal WHERE seq >= ? ORDER BY seq LIMIT ?", (start, limit)
         ).fetchall()
+
+    def _select_chain(self, start: int, limit: int) -> list[tuple[int, str, str | None]]:
+        return self._db.execute(
+            "SELECT seq, record, hash FROM journal WHERE seq >= ? ORDER BY seq LIMIT ?", (start, limit)
+        ).fetchall()
+
+    def _select_hash(self, seq: int) -> str | None:
+        row = self._db.execute("SELECT hash FROM journal WHERE seq = ?", (seq,)).fetchone()
+        return row[0] if row else None
+
+    def _select_first_unhashed(self) -> int | None:
+        return self._db.execute("SELECT MIN(seq) FROM journal WHERE hash IS NULL").fetchone()[0]
+
+    def _update_hashes(self, rows: list[tuple[str, int]]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("UPDATE journal SET hash = ? WHERE seq = ?", rows)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def _select_last_seq(self) -> int:
         return self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
