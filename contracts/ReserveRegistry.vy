@@ -136,8 +136,10 @@ _latest_debt: DynArray[uint256, MAX_ASSETS]
 # assets) and collateral haircut (bps) per asset.
 _latest_prices: DynArray[uint256, MAX_ASSETS]
 _latest_haircuts: DynArray[uint256, MAX_ASSETS]
-# @dev Custody's `paid_out` per asset of the latest epoch, read at attest.
+# @dev Custody's `paid_out` per asset of the latest epoch, read at attest,
+# and the Custody it was read from (a new `custody` counts from the next epoch).
 _latest_paid: DynArray[uint256, MAX_ASSETS]
+_latest_paid_custody: address
 
 # @dev The Custody whose `paid_out` reduces the attested liabilities (zero:
 # none, the attested liabilities are used as they are).
@@ -321,6 +323,7 @@ def attest(
     self._latest_prices = prices
     self._latest_haircuts = haircuts_bps
     self._latest_paid = paid
+    self._latest_paid_custody = custody_
     log Attested(
         epoch=epoch,
         root=root,
@@ -554,9 +557,9 @@ def set_custody(custody_: address):
     """
     @dev Set the Custody whose `paid_out` reduces the attested liabilities
          (read at the next `attest`; zero: none).
-    @notice Governor only. Takes effect from the next attestation: until
-            then the latest epoch's recorded payouts are Custody's old ones
-            and the adjustment is 0 for a Custody that paid less.
+    @notice Governor only. Takes effect from the next attestation (which
+            records its payouts): until then the latest epoch is adjusted by
+            the Custody recorded with it, if any.
     @param custody_ Custody (it exposes `paid_out(token)`).
     """
     access_control._check_role(GOVERNOR_ROLE, msg.sender)
@@ -770,9 +773,9 @@ def _net(i: uint256) -> uint256:
 @internal
 @view
 def _paid_since(asset: address, i: uint256) -> uint256:
-    # Custody's payouts since the latest attestation (0 if Custody changed
-    # to one that paid less than the recorded baseline).
-    custody_: address = self.custody
+    # The payouts since the latest attestation of the Custody it recorded
+    # them from (a Custody set since then counts from the next epoch).
+    custody_: address = self._latest_paid_custody
     if custody_ == empty(address):
         return 0
     now: uint256 = staticcall ICustodyPayouts(custody_).paid_out(asset)

@@ -657,3 +657,24 @@ def test_set_custody_is_governed_and_evented(registry, governor, custody, strang
     assert event.custody == custody.address == registry.custody()
     with boa.env.prank(stranger), boa.reverts("access_control: account is missing role"):
         registry.set_custody(stranger)
+
+
+def test_a_custody_set_after_the_epoch_counts_from_the_next_one(
+    registry, attester, custody, governor, usdc, stranger
+):
+    # Payouts made before the registry knew Custody are not "since the epoch": they must not lower it.
+    with boa.env.prank(governor):
+        custody.set_token(usdc, True, 10**12, 10**12, HOUR)
+    usdc.mint(custody, 1_000)
+    with boa.env.prank(governor):
+        custody.withdraw(b"\x01" * 32, stranger, usdc, 400)
+    with boa.env.prank(attester):
+        registry.attest(1, b"\x01" * 32, [usdc.address], [600], [0], 3)
+    with boa.env.prank(governor):
+        registry.set_custody(custody)
+    assert registry.paid_since(usdc) == 0 and registry.liabilities(usdc) == 600
+    with boa.env.prank(attester):
+        registry.attest(2, b"\x02" * 32, [usdc.address], [600], [0], 3)
+    with boa.env.prank(governor):
+        custody.withdraw(b"\x02" * 32, stranger, usdc, 100)
+    assert registry.paid_since(usdc) == 100 and registry.liabilities(usdc) == 500
