@@ -5,7 +5,7 @@
 @custom:contract-name roles
 @license GNU Affero General Public License v3.0 only
 @notice One place for the snekmate `access_control` role ids, so that the
-        five deployables, the deploy script and the off-chain adapters name
+        deployables, the deploy script and the off-chain adapters name
         one table. Constants only: import it, nothing to initialise. A
         contract re-exports the ids it uses as `public(constant(...))`.
 """
@@ -22,3 +22,5 @@ OPERATOR_ROLE: constant(bytes32) = keccak256("OPERATOR_ROLE")
 COVER_ROLE: constant(bytes32) = keccak256("COVER_ROLE")
 # @dev ReserveRegistry: posts the per-epoch proof-of-reserves attestation.
 ATTESTER_ROLE: constant(bytes32) = keccak256("ATTESTER_ROLE")
+# @dev JournalAnchor: anchors the journal's hash-chain head (the exchange's daemon).
+ANCHOR_ROLE: constant(bytes32) = keccak256("ANCHOR_ROLE")
