@@ -54,7 +54,7 @@ def _engine_extras(names: dict, chain) -> dict:
     """`engine` (the API client: public reads), `engine_client(key)` (signed orders and the key's own
     private account reads) and `status()`."""
     from offchain.api.client import Client
-    from offchain.core.codec import format_units
+    from offchain.core.messages.codec import format_units
 
     api_url = os.environ.get("BREAKWATER_API", "http://127.0.0.1:8000")
     engine = Client(api_url)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 
-from offchain.core.auction import OrderColumns, uncross
+from offchain.core.matching.auction import OrderColumns, uncross
 
 N_ORDERS = 100_000
 TICK = 100  # 0.0001 USDC per USDE

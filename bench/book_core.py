@@ -2,7 +2,7 @@
 
 Two figures, both on the deterministic stream of `bench.book_stream`:
 
-- **book**: `offchain.core.book.Book` alone, through `CoreBookDriver` (real IOC, real move that loses
+- **book**: `offchain.core.matching.book.Book` alone, through `CoreBookDriver` (real IOC, real move that loses
   priority and may trade, the STP check on every fill). Throughput over the whole stream without a
   per-message clock, then p50/p99 from a second pass with `perf_counter_ns` around each message
   (the clock's own cost, `timer_overhead_ns`, is included). Target: ~650k msgs/s, p99 < 10 µs.
@@ -29,10 +29,11 @@ import sys
 import time
 
 from bench.book_stream import BUY, CANCEL, GTC, IOC, MOVE, RestingSummary, Stream, generate
-from offchain.core import commands as C
-from offchain.core.book import CANCEL_TAKER, Book, Order
+from offchain.core.build import build_engine
+from offchain.core.config import EngineConfig
 from offchain.core.engine import Engine
-from offchain.core.spot import SpotRisk
+from offchain.core.matching.book import CANCEL_TAKER, Book, Order
+from offchain.core.messages import commands as C
 
 TARGET_BOOK_MSGS_PER_S = 650_000
 TARGET_P99_NS = 10_000
@@ -40,7 +41,7 @@ TARGET_ENGINE_ORDERS_PER_S = 100_000
 
 
 class CoreBookDriver:
-    """`offchain.core.book.Book` behind the four calls every book in the benchmarks gets."""
+    """`offchain.core.matching.book.Book` behind the four calls every book in the benchmarks gets."""
 
     name = "breakwater book"
     semantics = "native IOC, native move (loses priority, may trade), STP check on every fill"
@@ -195,7 +196,7 @@ def _engine_commands(messages: list[tuple], owner: dict[int, str], ts: int) -> l
 
 def _fresh_engine(stream: Stream, full: bool = False) -> tuple[Engine, list]:
     # the core: spot free-balance checks, no modules; `full`: the default modules and risk policy
-    eng = Engine() if full else Engine(modules=[], risk=SpotRisk())
+    eng = build_engine(EngineConfig() if full else EngineConfig.core())
     setup = [
         C.AddAsset(0, "USDC", 6),
         C.AddAsset(0, "WETH", 18, 900_000),

@@ -1,6 +1,6 @@
 """Book throughput and latency on the exchange-core mix: our book against pure-Python peers from PyPI.
 
-Our book (`offchain.core.book.Book`, through `bench.book_core.CoreBookDriver`) and every installed
+Our book (`offchain.core.matching.book.Book`, through `bench.book_core.CoreBookDriver`) and every installed
 peer get the same deterministic stream (`bench.book_stream`) in the same process and run,
 through a thin driver with four calls (`gtc`, `ioc`, `cancel`, `move`). Where a peer lacks a
 semantic, its driver emulates it with the peer's own calls, the cheapest faithful way:
@@ -39,7 +39,7 @@ from decimal import Decimal
 from bench.book_core import CoreBookDriver
 from bench.book_stream import BUY, CANCEL, GTC, IOC, MOVE, RestingSummary, Stream, generate
 
-OURS = "breakwater book (offchain.core.book)"
+OURS = "breakwater book (offchain.core.matching.book)"
 TARGET_RATIO = 1.5  # issue 5: our book >= 1.5x the fastest pure-Python peer
 TARGET_P99_NS = 10_000  # issue 5: p99 < 10 µs per message
 

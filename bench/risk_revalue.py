@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from offchain.core.margin import (
+from offchain.core.risk.margin import (
     AssetRisk,
     MarketRisk,
     Valuation,
@@ -27,7 +27,7 @@ from offchain.core.margin import (
     default_taper,
     default_tiers,
 )
-from offchain.core.revalue import RiskMatrix
+from offchain.core.risk.revalue import RiskMatrix
 
 ACCOUNTS = 100_000
 USDC = 10**6

@@ -42,8 +42,8 @@ from offchain.chain.protocol import Protocol
 from offchain.chain.sender import SendPolicy, TxSender
 from offchain.chain.state import DaemonState
 from offchain.chain.watcher import ChainWatcher
-from offchain.core import commands as C
-from offchain.core.codec import CommandFormatError, parse_command
+from offchain.core.messages import commands as C
+from offchain.core.messages.codec import CommandFormatError, parse_command
 from offchain.service import ExchangeService, wall_clock_ms
 from offchain.settings import DEVNET_CHAIN_IDS, DaemonSettings, SettingsError
 from offchain.store.journaled import JournaledEngine

@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offchain.core import codec
-from offchain.core.breaker_module import AuctionUncrossed, BreakerModule, BreakerTransition
-from offchain.core.engine import Engine, default_modules
-from offchain.core.events import Rejected, Trade
+from offchain.core.breaker.module import AuctionUncrossed, BreakerTransition
+from offchain.core.build import build_engine as build
+from offchain.core.config import EngineConfig
+from offchain.core.engine import Engine
+from offchain.core.messages import codec
+from offchain.core.messages.events import Rejected, Trade
 
 EXIT_BAD_INPUT = 2
 PROGRESS_MIN_BYTES = 2_000_000  # show a progress bar from about 10k lines up
@@ -54,18 +56,9 @@ def build_engine(breaker: bool = True) -> Engine:
     """The engine the replay drives: the default modules, with the breaker switched as asked.
 
     Without the breaker the exchange is the naive one of 10 October 2025: no automatic halt, and
-    the risk engine values collateral at the local book price (``collateral_mark_source="local"``).
+    the risk engine values collateral at the local book price (``EngineConfig.naive()``).
     """
-    modules = default_modules()
-    if not breaker:
-        for module in modules:
-            if isinstance(module, BreakerModule):
-                module.default_params = module.default_params.updated(enabled=False)
-            config = getattr(module, "config", None)
-            if config is not None and hasattr(config, "collateral_mark_source"):
-                config.collateral_mark_source = "local"
-                config.validate()
-    return Engine(modules=modules)
+    return build(EngineConfig() if breaker else EngineConfig.naive())
 
 
 # -- the run --------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from offchain.core.codec import event_to_dict
+from offchain.core.messages.codec import event_to_dict
 from offchain.store.journaled import JournaledEngine
 
 Subscriber = Callable[[list[dict]], None]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from offchain.__main__ import main
-from offchain.core.codec import parse_command
-from offchain.core.engine import Engine
+from offchain.core.build import build_engine, restore_engine
+from offchain.core.messages.codec import parse_command
 from offchain.paths import PROJECT_ROOT
 from offchain.sim.scenarios import CALM_FILE, USDE_CRASH_FILE, calm_market, usde_crash
 
@@ -329,11 +329,11 @@ def test_shipped_scenario_matches_its_seeded_generator(name, generate):
 def test_snapshot_taken_during_the_reopening_continues_identically():
     """Engine.restore in the middle of the cool-down (risk and breaker state included)."""
     lines = [json.loads(line) for line in (SCENARIOS / USDE_CRASH_FILE).read_text().splitlines()]
-    original, restored = Engine(), None
+    original, restored = build_engine(), None
     for d in lines:
         if restored is None and d["t"] >= 1200:
             assert original.markets["USDE-USDC"].state == "cooldown"
-            restored = Engine.restore(original.snapshot())
+            restored = restore_engine(original.snapshot())
         events = original.apply(parse_command(d, original))
         if restored is not None:
             assert events == restored.apply(parse_command(d, restored)), d

@@ -2,7 +2,7 @@
 
 import threading
 
-from offchain.core import commands as C
+from offchain.core.messages import commands as C
 from offchain.service import ExchangeService
 from offchain.store.journaled import JournaledEngine
 

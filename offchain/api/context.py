@@ -18,8 +18,8 @@ from offchain.api.prometheus import Telemetry
 from offchain.api.ratelimit import RateLimit, TokenBuckets
 from offchain.api.signing import Domain, SignatureError, account_name, verify
 from offchain.api.stream import BreakerLog, Hub, StatusCache, TradeTape
-from offchain.core.codec import CommandFormatError, event_to_dict, parse_command
-from offchain.core.events import Rejected
+from offchain.core.messages.codec import CommandFormatError, event_to_dict, parse_command
+from offchain.core.messages.events import Rejected
 
 MAX_EXPIRY_S = 86_400
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")

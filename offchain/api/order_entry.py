@@ -31,9 +31,9 @@ from offchain.api.models import (
     WithdrawalResult,
 )
 from offchain.api.signing import SignatureError, account_name, verify
-from offchain.core import commands as C
-from offchain.core.codec import CommandFormatError, parse_command
-from offchain.core.events import Rejected
+from offchain.core.messages import commands as C
+from offchain.core.messages.codec import CommandFormatError, parse_command
+from offchain.core.messages.events import Rejected
 
 
 def check(ctx: Any, primary_type: str, message: dict, signature: str) -> tuple[str, Any]:

@@ -23,7 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from offchain.chain.early_warning import CONDITIONS, GAUGES
-from offchain.core.codec import format_units
+from offchain.core.messages.codec import format_units
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 STATES = ("continuous", "halted", "cooldown", "auction")

@@ -352,8 +352,8 @@ class PersistentTape(TradeTape):
             self._pending_seq = max(self._pending_seq, head)
         if done >= head:
             return
-        from offchain.core.codec import command_from_dict, event_to_dict
         from offchain.core.engine import Engine
+        from offchain.core.messages.codec import command_from_dict, event_to_dict
         from offchain.store import open_store
 
         reader = open_store(store.url)

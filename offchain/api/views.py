@@ -13,9 +13,9 @@ from collections import deque
 from typing import Any
 
 from offchain.chain.early_warning import GAUGES
-from offchain.core.breaker import PriceRange, snapshot_metrics
-from offchain.core.codec import format_price, format_qty, format_units
-from offchain.core.lending import utilisation_ppm
+from offchain.core.breaker.rule import PriceRange, snapshot_metrics
+from offchain.core.messages.codec import format_price, format_qty, format_units
+from offchain.core.risk.lending import utilisation_ppm
 
 DEFAULT_DEPTH = 20
 RATES_TTL_MS = 5_000
@@ -284,7 +284,7 @@ def live_metrics(engine: Any, breaker_module: Any, market: Any, ts: int) -> dict
     The breaker's probe expires old prices from its 5-minute range as it reads it; here it reads
     a copy of that window, so that looking at the dashboard never changes the engine's state hash.
     """
-    from offchain.core import breaker_module as bm
+    from offchain.core.breaker import module as bm
 
     symbol = market.symbol
     monitor = breaker_module.monitors.get(symbol)

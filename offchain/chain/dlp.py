@@ -31,8 +31,8 @@ import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from offchain.core.breaker_module import DlpDeposit
-from offchain.core.codec import CommandFormatError, format_units, parse_command
+from offchain.core.breaker.module import DlpDeposit
+from offchain.core.messages.codec import CommandFormatError, format_units, parse_command
 
 ROLES = ("dlp", "authorised")
 
@@ -66,7 +66,7 @@ def halted_markets(engine: Any) -> dict[str, tuple[str, int]]:
 
 
 def engine_knows(command: str) -> bool:
-    from offchain.core import commands as C
+    from offchain.core.messages import commands as C
 
     return command in C.COMMANDS
 

@@ -37,9 +37,9 @@ import threading
 from collections import defaultdict, deque
 from typing import Any
 
-from offchain.core.breaker_module import SetBreaker
-from offchain.core.codec import format_units
-from offchain.core.riskcmds import RiskAsset
+from offchain.core.breaker.module import SetBreaker
+from offchain.core.messages.codec import format_units
+from offchain.core.messages.risk import RiskAsset
 
 BPS = 10_000
 

@@ -1,7 +1,7 @@
 """The halt window from measurement (seed 004 §4.1): N = max(T_DLP, T_chain) + T_buffer.
 
 The engine's breaker keeps a tripped market halted for at least `max(t_dlp_ms, t_chain_ms) +
-t_buffer_ms` (`offchain/core/breaker.py`, `BreakerParams.halt_window_ms`), fixed at the trip. The
+t_buffer_ms` (`offchain/core/breaker/rule.py`, `BreakerParams.halt_window_ms`), fixed at the trip. The
 daemon measures the two frictions and tells the engine (a journaled `breaker` command per market,
 so a replay halts exactly as the live exchange did):
 

@@ -47,8 +47,8 @@ from offchain.chain.protocol import Protocol
 from offchain.chain.sender import ChainUnavailable, TxFailed, TxSender
 from offchain.chain.state import DaemonState
 from offchain.chain.watcher import engine_module
-from offchain.core.codec import format_units
-from offchain.core.treasury import (
+from offchain.core.messages.codec import format_units
+from offchain.core.treasury.module import (
     MAX_REFUND_REASON,
     CoverPaid,
     WithdrawalPaid,

@@ -25,7 +25,7 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import keccak
 
-from offchain.core.codec import format_units
+from offchain.core.messages.codec import format_units
 
 PERMANENT = "permanent"
 WAIT = "wait"

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from offchain.core.codec import format_units
+from offchain.core.messages.codec import format_units
 from offchain.por.hashing import PorFormatError, address_bytes, commitment
 from offchain.por.proof import Proof, verify_proof
 

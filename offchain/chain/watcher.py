@@ -45,11 +45,11 @@ from offchain.chain.halt_window import FIGURES, HaltWindow
 from offchain.chain.protocol import POOL_SOURCE, Protocol, deposit_ref, pool_price_to_engine
 from offchain.chain.sender import TRANSIENT
 from offchain.chain.state import DaemonState
-from offchain.core import commands as C
-from offchain.core.breaker_module import SetBreaker
-from offchain.core.codec import format_units
-from offchain.core.riskcmds import IndexSource
-from offchain.core.treasury import ProtocolState
+from offchain.core.breaker.module import SetBreaker
+from offchain.core.messages import commands as C
+from offchain.core.messages.codec import format_units
+from offchain.core.messages.risk import IndexSource
+from offchain.core.treasury.module import ProtocolState
 
 log = logging.getLogger(__name__)
 

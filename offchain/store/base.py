@@ -2,7 +2,7 @@
 
 A store holds two things for one engine:
 
-- the **journal**: every command, in sequence order, as a JSON-able dict (`offchain.core.codec`
+- the **journal**: every command, in sequence order, as a JSON-able dict (`offchain.core.messages.codec`
   produces them). Sequence numbers start at 1 and have no gaps; `append` returns only once the
   record is durable, so a caller may acknowledge the command as soon as `append` returns.
 - **snapshots**: `(seq, blob, state_hash)` = the engine state after applying command `seq`.

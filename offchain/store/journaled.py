@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from offchain.core.codec import command_from_dict, command_to_dict
+from offchain.core.build import build_engine
 from offchain.core.engine import Engine
+from offchain.core.messages.codec import command_from_dict, command_to_dict
 from offchain.store import Store, open_store
 
 DEFAULT_SNAPSHOT_EVERY = 10_000
@@ -60,7 +61,7 @@ class JournaledEngine:
         store: str | Store,
         *,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
-        engine_factory: Callable[[], Engine] = Engine,
+        engine_factory: Callable[[], Engine] = build_engine,
         use_snapshot: bool = True,
     ) -> JournaledEngine:
         """Recover the engine a store holds (an empty store gives a fresh engine).
@@ -87,7 +88,7 @@ class JournaledEngine:
             engine, seq = fresh, 0
         else:
             try:
-                engine = type(fresh).restore(snap.blob, modules=fresh.modules)
+                engine = type(fresh).restore(snap.blob, modules=fresh.modules, risk=fresh.risk)
             except Exception as exc:
                 raise RecoveryError(f"snapshot at seq {snap.seq} does not restore: {exc}") from exc
             if engine.state_hash() != snap.state_hash:

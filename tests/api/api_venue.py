@@ -10,7 +10,7 @@ from eth_account import Account
 
 from offchain.api.ratelimit import RateLimit
 from offchain.api.signing import Domain
-from offchain.core.codec import parse_command
+from offchain.core.messages.codec import parse_command
 from offchain.service import ExchangeService, wall_clock_ms
 from offchain.store.journaled import JournaledEngine
 

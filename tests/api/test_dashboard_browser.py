@@ -17,7 +17,7 @@ from api_venue import DOMAIN, GENEROUS, GENESIS, SYMBOL, TRADER, Clock, open_ser
 from offchain.api.app import create_app
 from offchain.chain.devnet import free_port
 from offchain.chain.early_warning import EarlyWarning
-from offchain.core.treasury import WithdrawalPaid, WithdrawalRefunded
+from offchain.core.treasury.module import WithdrawalPaid, WithdrawalRefunded
 from offchain.settings import DaemonSettings
 
 CHROMIUM = "/usr/bin/chromium"

@@ -8,7 +8,7 @@ import re
 from api_venue import TRADER
 
 from offchain.chain.early_warning import EarlyWarning
-from offchain.core.treasury import WithdrawalRefunded
+from offchain.core.treasury.module import WithdrawalRefunded
 from offchain.settings import DaemonSettings
 
 USDC = 10**6

@@ -11,7 +11,7 @@ from api_venue import DOMAIN, IMPOSTOR, TRADER, submit
 
 from offchain.api.client import ApiError
 from offchain.api.signing import sign
-from offchain.core.treasury import HISTORY_KEEP, WithdrawalPaid, WithdrawalRefunded
+from offchain.core.treasury.module import HISTORY_KEEP, WithdrawalPaid, WithdrawalRefunded
 
 
 def refused(call, code: str, status: int) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from offchain.chain.early_warning import EarlyWarning
 from offchain.chain.state import DaemonState
-from offchain.core.codec import parse_command
+from offchain.core.messages.codec import parse_command
 from offchain.service import ExchangeService
 from offchain.settings import DaemonSettings
 from offchain.store.journaled import JournaledEngine

@@ -6,7 +6,7 @@ from __future__ import annotations
 from offchain.chain.halt_window import HaltWindow, percentile
 from offchain.chain.state import DaemonState
 from offchain.chain.watcher import ChainWatcher
-from offchain.core.codec import parse_command
+from offchain.core.messages.codec import parse_command
 from offchain.service import ExchangeService
 from offchain.settings import DaemonSettings
 from offchain.store.journaled import JournaledEngine

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from offchain.core.codec import parse_command
 from offchain.core.engine import Engine
-from offchain.core.events import Rejected
-from offchain.core.spot import SpotRisk
+from offchain.core.messages.codec import parse_command
+from offchain.core.messages.events import Rejected
+from offchain.core.risk.spot import SpotRisk
 
 USDC = 10**6  # atoms per USDC
 BTC = 10**8  # atoms per BTC

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from offchain.core.codec import parse_command
+from offchain.core.build import build_engine
+from offchain.core.config import EngineConfig
 from offchain.core.engine import Engine
-from offchain.core.events import Rejected
-from offchain.core.margin import account_health
-from offchain.core.risk import RiskModule
+from offchain.core.messages.codec import parse_command
+from offchain.core.messages.events import Rejected
+from offchain.core.risk.margin import account_health
+from offchain.core.risk.module import RiskModule
 
 USDC = 10**6
 USDE = 10**18
@@ -26,7 +28,9 @@ class RiskVenue:
     """An engine (default modules, or risk only) with a clock; commands go through the wire form."""
 
     def __init__(self, engine: Engine | None = None, mark_source: str = "mark") -> None:
-        self.engine = engine or Engine(modules=[RiskModule(collateral_mark_source=mark_source)])
+        self.engine = engine or build_engine(
+            EngineConfig(breaker=False, treasury=False, collateral_mark_source=mark_source)
+        )
         self.ts = 0
 
     def do(self, cmd: str, dt_ms: int = 1_000, **fields) -> list:
@@ -98,3 +102,6 @@ def listed(mark_source: str = "mark", engine: Engine | None = None) -> RiskVenue
     v.ok("index", symbol=SPOT, source="curve", price="0.9990")
     v.ok("index", symbol=PERP, source="spot", price="60000")
     return v
+
+
+RISK_ONLY = EngineConfig(breaker=False, treasury=False)  # the risk module alone, as `Venue` builds it

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain.core.auction import OrderColumns, indicative, uncross
+from offchain.core.matching.auction import OrderColumns, indicative, uncross
 
 CENT = 1  # prices in cents in the published examples; tick = 1 cent
 

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain.core.book import CANCEL_BOTH, CANCEL_MAKER, CANCEL_TAKER, DECREMENT, STP_MODES, Book, Order
+from offchain.core.matching.book import (
+    CANCEL_BOTH,
+    CANCEL_MAKER,
+    CANCEL_TAKER,
+    DECREMENT,
+    STP_MODES,
+    Book,
+    Order,
+)
 
 
 def resting(book: Book, *orders: tuple) -> list[Order]:

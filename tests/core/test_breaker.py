@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offchain.core.breaker import (
+from offchain.core.breaker.rule import (
     AUCTION,
     CONTINUOUS,
     COOLDOWN,
@@ -25,10 +25,10 @@ from offchain.core.breaker import (
     TimeWeightedAverage,
     cvd_ppm,
     depth_notional,
-    liquidation_cluster_ppm,
     slippage_ppm,
     sweep_price,
 )
+from offchain.core.risk.liquidation import liquidation_cluster_ppm
 
 CALM = Metrics(cvd_ppm=1_000, rl_ppm=900_000, si_ppm=2_000, vp_ppm=5_000, lce_ppm=0)
 VACUUM = Metrics(cvd_ppm=45_000, rl_ppm=80_000, si_ppm=2_000, vp_ppm=5_000, lce_ppm=0)

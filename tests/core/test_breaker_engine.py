@@ -6,16 +6,16 @@ from decimal import Decimal
 
 import pytest
 
-from offchain.core.breaker_module import (
+from offchain.core.breaker.module import (
     AuctionUncrossed,
-    BreakerModule,
     BreakerParamsSet,
     BreakerTransition,
     IndicativePrice,
 )
-from offchain.core.codec import parse_command
-from offchain.core.engine import Engine
-from offchain.core.events import Accepted, Cancelled, Deposited, Rejected, Trade
+from offchain.core.build import build_engine, restore_engine
+from offchain.core.config import EngineConfig
+from offchain.core.messages.codec import parse_command
+from offchain.core.messages.events import Accepted, Cancelled, Deposited, Rejected, Trade
 
 SYMBOL = "USDE-USDC"
 USDC = 10**6
@@ -33,7 +33,7 @@ class Exchange:
     """An engine with the breaker, a USDE-USDC market and a scenario clock in milliseconds."""
 
     def __init__(self, breaker: bool = True) -> None:
-        self.engine = Engine(modules=[BreakerModule(enabled=breaker)])
+        self.engine = build_engine(EngineConfig(risk=False, treasury=False, breaker_enabled=breaker))
         self.ts = 0
         self.ok("asset", symbol="USDC", decimals=6, collateral_weight="1")
         self.ok("asset", symbol="USDE", decimals=18, collateral_weight="0.9")
@@ -373,7 +373,7 @@ def test_snapshot_taken_during_a_halt_replays_identically():
     x = Exchange()
     tripped(x)
     x.tick_for(10)
-    restored = Engine.restore(x.engine.snapshot(), modules=[BreakerModule()])
+    restored = restore_engine(x.engine.snapshot(), EngineConfig(risk=False, treasury=False))
     assert restored.state_hash() == x.engine.state_hash()
 
     y = Exchange.__new__(Exchange)

@@ -7,8 +7,8 @@ import json
 import pytest
 from core_venue import PRICE, core_engine, listed_venue
 
-from offchain.core import commands as C
-from offchain.core.codec import (
+from offchain.core.messages import commands as C
+from offchain.core.messages.codec import (
     CommandFormatError,
     command_from_dict,
     command_to_dict,

@@ -14,11 +14,11 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from offchain.core import commands as C
-from offchain.core.book import CANCEL_BOTH, CANCEL_MAKER, CANCEL_TAKER, DECREMENT, STP_MODES
-from offchain.core.events import Cancelled, Rejected, Trade
-from offchain.core.fees import buy_hold
-from offchain.core.markets import CONTINUOUS
+from offchain.core.matching.book import CANCEL_BOTH, CANCEL_MAKER, CANCEL_TAKER, DECREMENT, STP_MODES
+from offchain.core.messages import commands as C
+from offchain.core.messages.events import Cancelled, Rejected, Trade
+from offchain.core.model.fees import buy_hold
+from offchain.core.model.states import CONTINUOUS
 
 SYMBOL = "BASE-QUOTE"
 ACCOUNTS = ("market_maker", "trader", "whale")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core_venue import BTC, PRICE, USDC, of, rejection
 
-from offchain.core.events import Accepted, Amended, Balance, Cancelled, Trade, WithdrawalRequested
+from offchain.core.messages.events import Accepted, Amended, Balance, Cancelled, Trade, WithdrawalRequested
 
 
 def test_resting_buy_holds_notional_plus_worst_fee(venue):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from core_venue import listed_venue, rejection
 
-from offchain.core import commands as C
-from offchain.core.codec import parse_command
+from offchain.core.messages import commands as C
+from offchain.core.messages.codec import parse_command
 
 ORDER = {"account": "trader", "symbol": "BTC-USDC", "side": "buy", "price": "50000", "qty": "1"}
 

@@ -8,13 +8,13 @@ from typing import ClassVar
 
 from core_venue import core_engine, listed_venue, of, restore_core
 
-from offchain.core import commands as C
-from offchain.core.codec import event_to_dict
 from offchain.core.engine import Engine
-from offchain.core.events import Rejected, Trade
-from offchain.core.hooks import Module
-from offchain.core.markets import HALTED
-from offchain.core.spot import SpotRisk
+from offchain.core.messages import commands as C
+from offchain.core.messages.codec import event_to_dict
+from offchain.core.messages.events import Rejected, Trade
+from offchain.core.model.states import HALTED
+from offchain.core.ports import Module
+from offchain.core.risk.spot import SpotRisk
 
 
 def random_session(seed: int, n: int = 400) -> list:

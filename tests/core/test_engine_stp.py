@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core_venue import BTC, PRICE, USDC, of
 
-from offchain.core.events import Cancelled, Trade
+from offchain.core.messages.events import Cancelled, Trade
 
 
 def setup_own_ask_then_other(venue):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from core_venue import USDC, listed_venue, of
 
-from offchain.core.events import Trade
-from offchain.core.fees import DAY_MS, DEFAULT_TIERS, FeeSchedule, VolumeWindow
+from offchain.core.messages.events import Trade
+from offchain.core.model.fees import DAY_MS, DEFAULT_TIERS, FeeSchedule, VolumeWindow
 
 M = 10**6 * 10**6  # one million in 6-decimal volume units
 

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from risk_venue import BTC, PERP, listed
 
-from offchain.core.funding import FundingParams, PremiumAverage, funding_payments
-from offchain.core.riskcmds import FundingPaid
-from offchain.core.riskparams import PPM, ConfigError
+from offchain.core.messages.risk import FundingPaid
+from offchain.core.risk.funding import FundingParams, PremiumAverage, funding_payments
+from offchain.core.risk.params import PPM, ConfigError
 
 USDC = 10**6
 

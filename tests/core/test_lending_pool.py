@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from risk_venue import listed
 
-from offchain.core.lending import INTEREST_DENOMINATOR, LendingPool, RateModel, pro_rata, utilisation_ppm
-from offchain.core.riskcmds import InterestAccrued
-from offchain.core.riskparams import PPM, YEAR_MS, ConfigError
+from offchain.core.messages.risk import InterestAccrued
+from offchain.core.risk.lending import INTEREST_DENOMINATOR, LendingPool, RateModel, pro_rata, utilisation_ppm
+from offchain.core.risk.params import PPM, YEAR_MS, ConfigError
 
 USDC = 10**6
 HOUR = 3_600_000

@@ -7,7 +7,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain.core.liquidation import (
+from offchain.core.risk.liquidation import (
     AdlCandidate,
     LiquidationParams,
     adl_rank,
@@ -19,9 +19,9 @@ from offchain.core.liquidation import (
     pick_position,
     target_reached,
 )
-from offchain.core.margin import AssetRisk, Health, MarketRisk, Valuation, account_health, default_tiers
-from offchain.core.perps import Position
-from offchain.core.riskparams import PPM, ConfigError
+from offchain.core.risk.margin import AssetRisk, Health, MarketRisk, Valuation, account_health, default_tiers
+from offchain.core.risk.params import PPM, ConfigError
+from offchain.core.risk.perps import Position
 
 USDC = 10**6
 BTC = 10**8

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from risk_venue import BTC, PERP, SPOT, USDC, USDE, listed, px
+from risk_venue import BTC, PERP, RISK_ONLY, SPOT, USDC, USDE, listed, px
 
-from offchain.core.engine import Engine
-from offchain.core.events import Cancelled, Trade
-from offchain.core.liquidation import AdlCandidate, adl_rank
-from offchain.core.risk import RiskModule
-from offchain.core.riskcmds import (
+from offchain.core.build import restore_engine
+from offchain.core.messages.events import Cancelled, Trade
+from offchain.core.messages.risk import (
     BadDebt,
     CollateralFrozen,
     Liquidation,
@@ -16,6 +14,7 @@ from offchain.core.riskcmds import (
     LiquidationStarted,
     PnlSettled,
 )
+from offchain.core.risk.liquidation import AdlCandidate, adl_rank
 
 
 def of(events: list, cls: type) -> list:
@@ -222,7 +221,7 @@ def test_restore_reproduces_the_risk_state():
     v = crash_setup()
     v.ok("index", symbol=PERP, source="spot", price="58700")
     v.ok("tick")
-    restored = Engine.restore(v.engine.snapshot(), modules=[RiskModule()])
+    restored = restore_engine(v.engine.snapshot(), RISK_ONLY)
     assert restored.state_hash() == v.engine.state_hash()
     assert restored.risk.health("insurance") == v.health("insurance")
     assert restored.risk.position("levered_winner", PERP) == v.risk.position("levered_winner", PERP)

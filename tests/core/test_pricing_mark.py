@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from offchain.core.pricing import MarketPricing, PricingParams, band, validate_bands, weighted_median
-from offchain.core.riskparams import ConfigError
+from offchain.core.risk.params import ConfigError
+from offchain.core.risk.pricing import MarketPricing, PricingParams, band, validate_bands, weighted_median
 
 P = 10**6  # one USDC in price units (quote atoms per whole unit)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from risk_venue import PERP, SPOT, USDC, listed, px
 
-from offchain.core.events import Rejected
-from offchain.core.riskcmds import RiskConfigured
+from offchain.core.messages.events import Rejected
+from offchain.core.messages.risk import RiskConfigured
 
 
 def refused(v, cmd: str, **fields) -> Rejected:

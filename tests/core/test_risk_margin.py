@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offchain.core.margin import (
+from offchain.core.risk.margin import (
     AssetRisk,
     MarginTier,
     MarketRisk,
@@ -16,8 +16,8 @@ from offchain.core.margin import (
     requirement,
     weighted_value,
 )
-from offchain.core.perps import Position, fill_notional
-from offchain.core.riskparams import PPM, ConfigError
+from offchain.core.risk.params import PPM, ConfigError
+from offchain.core.risk.perps import Position, fill_notional
 
 USDC = 10**6
 BTC = 10**8

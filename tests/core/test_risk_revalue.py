@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain.core.liquidation import liquidation_price
-from offchain.core.margin import (
+from offchain.core.risk.liquidation import liquidation_price
+from offchain.core.risk.margin import (
     AssetRisk,
     MarketRisk,
     Valuation,
@@ -15,8 +15,8 @@ from offchain.core.margin import (
     default_taper,
     default_tiers,
 )
-from offchain.core.perps import Position
-from offchain.core.revalue import RiskMatrix
+from offchain.core.risk.perps import Position
+from offchain.core.risk.revalue import RiskMatrix
 
 USDC = 10**6
 BTC = 10**8

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from risk_venue import PERP, SPOT, USDC, USDE, listed, px
+from risk_venue import PERP, RISK_ONLY, SPOT, USDC, USDE, listed, px
 
-from offchain.core.engine import Engine
+from offchain.core.build import restore_engine
 
 
 def levered_book():
@@ -31,7 +31,7 @@ def test_liquidation_price_is_where_exact_health_crosses_maintenance():
     v = levered_book()
     price = v.risk.liquidation_price("trader", PERP)
     assert px("58000") < price < px("60000")
-    twin = Engine.restore(v.engine.snapshot(), modules=[type(v.module)()])
+    twin = restore_engine(v.engine.snapshot(), RISK_ONLY)
     twin.risk.module.markets[PERP].pricing.mark = price
     twin.risk.module.invalidate()
     assert twin.risk.health("trader").below_maintenance

@@ -15,15 +15,15 @@ from __future__ import annotations
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from risk_venue import BTC, PERP, SPOT, listed
+from risk_venue import BTC, PERP, RISK_ONLY, SPOT, listed
 
-from offchain.core.codec import parse_command
+from offchain.core.build import restore_engine
 from offchain.core.engine import Engine
-from offchain.core.events import Rejected, WithdrawalRequested
-from offchain.core.liquidation import AdlCandidate, adl_rank
-from offchain.core.margin import account_health
-from offchain.core.risk import RiskModule
-from offchain.core.riskcmds import BadDebt, InterestAccrued, Liquidation, LiquidationStarted
+from offchain.core.messages.codec import parse_command
+from offchain.core.messages.events import Rejected, WithdrawalRequested
+from offchain.core.messages.risk import BadDebt, InterestAccrued, Liquidation, LiquidationStarted
+from offchain.core.risk.liquidation import AdlCandidate, adl_rank
+from offchain.core.risk.margin import account_health
 
 TRADERS = ("market_maker", "trader", "borrower", "whale")
 DEPOSITS = {
@@ -116,7 +116,7 @@ class RiskMachine(RuleBasedStateMachine):
 
     def moving_prices(self, cmd: str, dt_ms: int, **fields) -> None:
         """Apply a price-moving command and check the liquidations against a liquidation-free twin."""
-        twin = Engine.restore(self.v.engine.snapshot(), modules=[RiskModule()])
+        twin = restore_engine(self.v.engine.snapshot(), RISK_ONLY)
         assert twin.state_hash() == self.v.engine.state_hash()  # the snapshot restores the risk state
         module = twin.risk.module
         module.liquidator.run = lambda *args: None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from core_venue import USDC, Venue, rejection
 
-from offchain.core.engine import Engine
-from offchain.core.treasury import TreasuryModule, WithdrawalPaid
+from offchain.core.build import build_engine, restore_engine
+from offchain.core.treasury.module import TreasuryModule, WithdrawalPaid
 
 
 def treasury_venue() -> Venue:
-    v = Venue(Engine())  # every default module, as the daemon runs it
+    v = Venue(build_engine())  # every default module, as the daemon runs it
     v.ok("asset", symbol="USDC", decimals=6, collateral_weight="1")
     v.ok("asset", symbol="USDE", decimals=18, collateral_weight="0.9")
     v.ok("market", symbol="USDE-USDC", kind="spot", base="USDE", quote="USDC", tick="0.0001", lot="1")
@@ -40,7 +40,7 @@ def test_withdrawal_is_owed_until_paid_and_survives_a_snapshot():
     ]
 
     assert treasury(v).owed == {requested.wid: ("trader", "USDC", 250 * USDC)}
-    restored = Engine.restore(v.engine.snapshot())
+    restored = restore_engine(v.engine.snapshot())
     assert restored.state_hash() == v.engine.state_hash()
     assert next(m for m in restored.modules if m.name == "treasury").owed == treasury(v).owed
 
@@ -116,7 +116,7 @@ def test_withdrawal_history_survives_a_snapshot_and_is_left_out_of_the_state_whi
     ]
     v.ok("withdrawal_paid", wid=requested.wid, tx="0xfeed")
 
-    restored = Engine.restore(v.engine.snapshot())
+    restored = restore_engine(v.engine.snapshot())
 
     assert restored.state_hash() == v.engine.state_hash()
     (paid,) = next(m for m in restored.modules if m.name == "treasury").withdrawals_of("trader")
@@ -205,7 +205,7 @@ def test_a_refund_survives_a_snapshot_and_replays_to_the_same_state():
     refunded, owed = withdraw(v, "30"), withdraw(v, "40")
     v.ok("withdrawal_refunded", wid=refunded, reason="custody: request id reused with other terms")
 
-    restored = Engine.restore(v.engine.snapshot())
+    restored = restore_engine(v.engine.snapshot())
 
     assert restored.state_hash() == v.engine.state_hash()
     module = next(m for m in restored.modules if m.name == "treasury")

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from streams import stream  # noqa: E402
 
 from offchain import replay  # noqa: E402
-from offchain.core import codec  # noqa: E402
+from offchain.core.messages import codec  # noqa: E402
 
 FIXTURE = HERE / "fixtures.json"
 SCENARIOS = ("calm.jsonl", "usde_2025_10_10.jsonl")
@@ -80,7 +80,8 @@ def run_case(case: Case) -> dict:
             digest.update(dumps(codec.event_to_dict(ev), sort_keys=True, separators=(",", ":")).encode())
             digest.update(b"\n")
     snapshot = engine.snapshot()
-    restored = type(engine).restore(snapshot, modules=new_engine(breaker).modules)
+    fresh = new_engine(breaker)
+    restored = type(engine).restore(snapshot, modules=fresh.modules, risk=fresh.risk)
     return {
         "restored_state_hash": restored.state_hash(),
         "commands": commands,

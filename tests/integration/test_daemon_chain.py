@@ -22,8 +22,8 @@ from daemon_kit import (
 
 from offchain.api.client import ApiError, Client
 from offchain.chain.watcher import engine_module
-from offchain.core import commands as C
-from offchain.core.codec import parse_command
+from offchain.core.messages import commands as C
+from offchain.core.messages.codec import parse_command
 from offchain.daemon import Daemon
 from offchain.por import Proof, verify_proof
 

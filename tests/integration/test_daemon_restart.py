@@ -14,7 +14,7 @@ from daemon_kit import Chain, mine, wait_until, write_deployment_file
 
 from offchain.chain.protocol import Protocol
 from offchain.chain.watcher import engine_module
-from offchain.core import commands as C
+from offchain.core.messages import commands as C
 from offchain.paths import PROJECT_ROOT
 from offchain.store import open_store
 from offchain.store.journaled import JournaledEngine

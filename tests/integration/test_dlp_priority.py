@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from daemon_kit import KEY_ENV, Chain, daemon_settings, mine, write_deployment_file
 
-from offchain.core import commands as C
+from offchain.core.messages import commands as C
 from offchain.daemon import Daemon
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("anvil")]

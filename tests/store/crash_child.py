@@ -15,8 +15,8 @@ import sys
 from collections.abc import Iterator
 from itertools import islice
 
-from offchain.core import commands as C
-from offchain.core.book import STP_MODES
+from offchain.core.matching.book import STP_MODES
+from offchain.core.messages import commands as C
 from offchain.store.journaled import JournaledEngine
 
 USDC, WETH = 10**6, 10**18

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from crash_child import command_stream
 
-from offchain.core.codec import command_from_dict
-from offchain.core.engine import Engine
+from offchain.core.build import build_engine
+from offchain.core.messages.codec import command_from_dict
 from offchain.paths import PROJECT_ROOT
 from offchain.store import open_store
 from offchain.store.journaled import JournaledEngine
@@ -74,7 +74,7 @@ def test_sigkilled_engine_recovers_every_acknowledged_command(store_url):
         assert [command_from_dict(record) for _, record in journal] == submitted
 
         # An engine fed the submitted commands directly is the state recovery must reach.
-        reference = Engine()
+        reference = build_engine()
         for cmd in submitted:
             reference.apply(cmd)
         assert snapshot is not None and snapshot.seq > 0

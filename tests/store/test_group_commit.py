@@ -13,7 +13,7 @@ from api_venue import GENESIS, MARKET_MAKER, SYMBOL, Clock, open_service, submit
 
 from offchain.api.nonces import JournalNonceBook  # noqa: E402
 from offchain.api.signing import SignatureError  # noqa: E402
-from offchain.core.codec import parse_command  # noqa: E402
+from offchain.core.messages.codec import parse_command  # noqa: E402
 from offchain.store import open_store  # noqa: E402
 
 NOW_S = 2_000_000_000

@@ -7,9 +7,9 @@ from itertools import islice
 import pytest
 from crash_child import command_stream
 
-from offchain.core import commands as C
-from offchain.core.codec import command_to_dict
-from offchain.core.engine import Engine
+from offchain.core.build import restore_engine
+from offchain.core.messages import commands as C
+from offchain.core.messages.codec import command_to_dict
 from offchain.store import StoreError, open_store
 from offchain.store.journaled import JournaledEngine, RecoveryError
 
@@ -59,7 +59,7 @@ def test_snapshot_is_taken_every_n_commands(url):
         submit_all(runner, 60)
         snap = runner.store.latest()
         assert snap.seq == 50
-        assert Engine.restore(snap.blob).state_hash() == snap.state_hash
+        assert restore_engine(snap.blob).state_hash() == snap.state_hash
 
 
 def test_reopening_resumes_at_the_same_state_and_seq(store_url):

@@ -14,7 +14,7 @@ from offchain.api import views
 from offchain.api.context import ApiContext, market_or_404
 from offchain.api.errors import ApiError, responses
 from offchain.api.tape import MINUTE_MS, STOPPED_STATES
-from offchain.core.codec import format_units
+from offchain.core.messages.codec import format_units
 
 INTERVALS = {
     "1s": 1_000,

@@ -16,25 +16,10 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 
-# Self-trade prevention modes: what happens when a taker meets a resting order of the same owner.
-CANCEL_TAKER = "cancel_taker"  # the taker's remainder is cancelled; the maker stays
-CANCEL_MAKER = "cancel_maker"  # the maker is cancelled; the taker keeps matching
-CANCEL_BOTH = "cancel_both"  # both are cancelled
-DECREMENT = "decrement"  # decrement-and-cancel: both shrink by the smaller size, no trade
-STP_MODES = (CANCEL_TAKER, CANCEL_MAKER, CANCEL_BOTH, DECREMENT)
+from offchain.core.model.orders import Order
+from offchain.core.model.states import CANCEL_BOTH, CANCEL_MAKER, CANCEL_TAKER, DECREMENT, STP_MODES
 
-
-class Order:
-    """A resting or incoming order as the book sees it; the engine subclasses it with money fields."""
-
-    __slots__ = ("oid", "owner", "is_buy", "price", "qty")
-
-    def __init__(self, oid: int, owner: str, is_buy: bool, price: int, qty: int) -> None:
-        self.oid = oid
-        self.owner = owner
-        self.is_buy = is_buy
-        self.price = price
-        self.qty = qty  # open (leaves) quantity; 0 once filled or cancelled
+__all__ = ["Book", "Order", "CANCEL_BOTH", "CANCEL_MAKER", "CANCEL_TAKER", "DECREMENT", "STP_MODES"]
 
 
 class Book:

@@ -8,6 +8,8 @@ outside them is refused with a :class:`ConfigError` before it can touch state.
 
 from __future__ import annotations
 
+from offchain.core.rejects import RejectCode as R
+
 PPM = 1_000_000
 BPS = 10_000
 YEAR_MS = 365 * 24 * 3600 * 1000
@@ -41,17 +43,17 @@ def require(condition: bool, code: str, message: str) -> None:
 
 def require_ppm(name: str, value: int, *, lo: int = 0, hi: int = PPM) -> None:
     """Refuse a ppm field outside ``[lo, hi]`` (negative rates in particular)."""
-    require(isinstance(value, int), "bad_param", f"{name} must be an integer, got {value!r}")
+    require(isinstance(value, int), R.BAD_PARAM, f"{name} must be an integer, got {value!r}")
     if value < 0 and lo >= 0:
-        raise ConfigError("negative_rate", f"{name} must not be negative, got {value}")
-    require(lo <= value <= hi, "bad_param", f"{name}={value} outside [{lo}, {hi}]")
+        raise ConfigError(R.NEGATIVE_RATE, f"{name} must not be negative, got {value}")
+    require(lo <= value <= hi, R.BAD_PARAM, f"{name}={value} outside [{lo}, {hi}]")
 
 
 def require_band(name: str, value: int, limit: int) -> None:
     """Refuse a band that is not positive or wider than ``limit`` bps."""
-    require(isinstance(value, int), "bad_param", f"{name} must be an integer, got {value!r}")
-    require(value > 0, "bad_band", f"{name} must be positive, got {value}")
-    require(value <= limit, "insane_band", f"{name}={value} bps is wider than the sane limit {limit} bps")
+    require(isinstance(value, int), R.BAD_PARAM, f"{name} must be an integer, got {value!r}")
+    require(value > 0, R.BAD_BAND, f"{name} must be positive, got {value}")
+    require(value <= limit, R.INSANE_BAND, f"{name}={value} bps is wider than the sane limit {limit} bps")
 
 
 def clamp(value: int, lo: int, hi: int) -> int:

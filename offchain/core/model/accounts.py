@@ -8,7 +8,7 @@ The risk engine (cross margin, lending) lets balances go negative; the spot rule
 
 from __future__ import annotations
 
-from .fees import VolumeWindow
+from offchain.core.model.fees import VolumeWindow
 
 
 class Account:

@@ -17,13 +17,13 @@ The flow the engine runs (SPEC §3 "Liquidation"); this module only decides, it 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from offchain.core.margin import Health, Valuation, account_health, requirement
-from offchain.core.perps import Position
-from offchain.core.riskparams import PPM, ceil_div, require_ppm
+from offchain.core.risk.margin import Health, Valuation, account_health, requirement
+from offchain.core.risk.params import PPM, ceil_div, require_ppm
+from offchain.core.risk.perps import Position
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,3 +192,23 @@ def liquidation_price(
     if below is None or above is None:
         return below if above is None else above
     return below if price - below <= above - price else above
+
+
+def liquidation_cluster_ppm(
+    exposures: Iterable[tuple[int, int, bool]], price: int, reach_ppm: int, open_interest: int
+) -> int:
+    """LCE: notional whose liquidation price lies within ``reach_ppm`` of ``price``, per OI (ppm).
+
+    ``exposures`` are ``(liquidation_price, notional, is_long)``: a long (or a collateral holder)
+    is liquidated when the price falls to its liquidation price, a short when it rises to it.
+    Positions already past their liquidation price are in reach too.
+    """
+    if open_interest <= 0:
+        return 0
+    low = price - price * reach_ppm // PPM
+    high = price + price * reach_ppm // PPM
+    in_reach = 0
+    for liq_price, notional, is_long in exposures:
+        if (is_long and liq_price >= low) or (not is_long and liq_price <= high):
+            in_reach += notional
+    return min(PPM, in_reach * PPM // open_interest)

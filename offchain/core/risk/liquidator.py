@@ -1,8 +1,8 @@
-"""The liquidation flow inside the engine (the decisions are :mod:`offchain.core.liquidation`'s).
+"""The liquidation flow inside the engine (the decisions are :mod:`offchain.core.risk.liquidation`'s).
 
 One pass (after every price update: ``tick`` and ``index`` commands):
 
-1. screen every account at once with numpy (:class:`~offchain.core.revalue.RiskMatrix`), then
+1. screen every account at once with numpy (:class:`~offchain.core.risk.revalue.RiskMatrix`), then
    confirm each candidate with exact integers; an account is liquidated only when its exact equity
    is below its exact maintenance requirement;
 2. an account whose every exposure sits in a market that is not trading continuously (the breaker
@@ -28,8 +28,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .events import Trade
-from .liquidation import (
+from offchain.core.messages.events import Trade
+from offchain.core.messages.risk import (
+    BadDebt,
+    Liquidation,
+    LiquidationFee,
+    LiquidationStarted,
+    PositionChanged,
+)
+from offchain.core.model.states import CONTINUOUS, PERP, SPOT
+from offchain.core.risk.liquidation import (
     AdlCandidate,
     adl_rank,
     bankruptcy_price,
@@ -37,28 +45,26 @@ from .liquidation import (
     min_reduction,
     target_reached,
 )
-from .margin import Valuation, account_health, requirement
-from .markets import CONTINUOUS, PERP, SPOT
-from .perps import Position, fill_notional
-from .riskcmds import BadDebt, Liquidation, LiquidationFee, LiquidationStarted, PositionChanged
-from .riskparams import BPS, ceil_div
+from offchain.core.risk.margin import Valuation, account_health, requirement
+from offchain.core.risk.params import BPS, ceil_div
+from offchain.core.risk.perps import Position, fill_notional
 
 if TYPE_CHECKING:
-    from .accounts import Account
-    from .engine import Engine
-    from .markets import Market
-    from .risk import RiskModule
+    from offchain.core.model.accounts import Account
+    from offchain.core.model.markets import Market
+    from offchain.core.ports import EngineContext
+    from offchain.core.risk.module import RiskModule
 
 MAX_STEPS = 32  # reductions per account per pass; every step closes part of an exposure
 
 
 class Liquidator:
-    """Runs liquidation passes for a :class:`~offchain.core.risk.RiskModule`."""
+    """Runs liquidation passes for a :class:`~offchain.core.risk.module.RiskModule`."""
 
     def __init__(self, module: RiskModule) -> None:
         self.m = module
 
-    def run(self, engine: Engine, ts: int, out: list) -> None:
+    def run(self, engine: EngineContext, ts: int, out: list) -> None:
         """Liquidate every account below maintenance that can be liquidated now."""
         m = self.m
         m.refresh_matrix()
@@ -77,7 +83,7 @@ class Liquidator:
             elif not m.positions_of(name):
                 self._write_off(engine, acct, ts, out)  # a bare debt; otherwise halted: suspended
 
-    def liquidate(self, engine: Engine, acct: Account, ts: int, out: list) -> None:
+    def liquidate(self, engine: EngineContext, acct: Account, ts: int, out: list) -> None:
         """Run the liquidation of one account (see the module docstring)."""
         m = self.m
         name = acct.name
@@ -115,7 +121,9 @@ class Liquidator:
             return self.m.position(acct.name, symbol).qty
         return acct.balance.get(ms.base, 0)
 
-    def _pick(self, engine: Engine, acct: Account, v: Valuation, done: set[str]) -> tuple[str, int] | None:
+    def _pick(
+        self, engine: EngineContext, acct: Account, v: Valuation, done: set[str]
+    ) -> tuple[str, int] | None:
         """Return ``(market, signed exposure)`` to reduce next, or None when nothing can be."""
         m = self.m
         items: list[tuple[int, int, str, int]] = []
@@ -189,7 +197,7 @@ class Liquidator:
 
     # -- the three ways out -------------------------------------------------------------------------
     def _through_book(
-        self, engine: Engine, market: Market, acct: Account, qty: int, want: int, ts: int, out: list
+        self, engine: EngineContext, market: Market, acct: Account, qty: int, want: int, ts: int, out: list
     ) -> int:
         """Send an IOC for ``want`` (rounded down to the lot) inside the impact band; return the fill."""
         m = self.m
@@ -232,7 +240,7 @@ class Liquidator:
 
     def _transfer(
         self,
-        engine: Engine,
+        engine: EngineContext,
         market: Market,
         acct: Account,
         other: str,
@@ -262,7 +270,7 @@ class Liquidator:
         m.dirty.add(other)
         m.invalidate()
 
-    def _to_backstop(self, engine: Engine, market: Market, acct: Account, ts: int, out: list) -> int:
+    def _to_backstop(self, engine: EngineContext, market: Market, acct: Account, ts: int, out: list) -> int:
         """Hand what is left of the exposure to the backstop at the bankruptcy price, as far as it fits."""
         m = self.m
         backstop = m.config.insurance_account
@@ -290,7 +298,7 @@ class Liquidator:
         out.append(Liquidation(ts, acct.name, market.symbol, side, take, price, "backstop", backstop))
         return take
 
-    def _adl(self, engine: Engine, market: Market, acct: Account, ts: int, out: list) -> None:
+    def _adl(self, engine: EngineContext, market: Market, acct: Account, ts: int, out: list) -> None:
         """Close the rest of a perp position against opposite positions, highest profit x leverage first."""
         m = self.m
         symbol = market.symbol
@@ -326,7 +334,7 @@ class Liquidator:
             if remaining == 0:
                 break
 
-    def _settle(self, engine: Engine, acct: Account, ts: int, out: list) -> None:
+    def _settle(self, engine: EngineContext, acct: Account, ts: int, out: list) -> None:
         """Realise the account's PnL in every market so that its balance shows what is left."""
         m = self.m
         v = m.valuation()
@@ -335,7 +343,7 @@ class Liquidator:
             if mark is not None:
                 m.settle_accounts(engine, symbol, [acct.name], mark, ts, out)
 
-    def _write_off(self, engine: Engine, acct: Account, ts: int, out: list) -> None:
+    def _write_off(self, engine: EngineContext, acct: Account, ts: int, out: list) -> None:
         """Write off a settlement-asset debt that nothing is left to repay (``bad_debt``)."""
         m = self.m
         if m.positions_of(acct.name):

@@ -5,7 +5,7 @@ After a price move, :meth:`RiskMatrix.screen` computes equity and maintenance fo
 once in float64 and returns the accounts that *may* be below maintenance: the float result is
 widened by a tolerance far above float64 error (1e-9 relative plus one atom per rounded term), so an
 account the exact integers find below maintenance is never missed. No action is ever taken on the
-float result: the engine re-checks each candidate with :func:`offchain.core.margin.account_health`
+float result: the engine re-checks each candidate with :func:`offchain.core.risk.margin.account_health`
 (exact integers) first.
 
 The same arrays give the breaker's LCE metric a linearised liquidation price per account and
@@ -18,9 +18,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from offchain.core.margin import AssetRisk, MarketRisk, Valuation
-from offchain.core.perps import Position
-from offchain.core.riskparams import PPM
+from offchain.core.risk.margin import AssetRisk, MarketRisk, Valuation
+from offchain.core.risk.params import PPM
+from offchain.core.risk.perps import Position
 
 _TOLERANCE = 1e-9
 

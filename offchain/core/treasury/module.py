@@ -23,184 +23,34 @@ must do on-chain is in the journal and in `state_hash` (a restart recomputes it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from . import codec
-from . import commands as C
-from .events import WithdrawalRequested
-from .events import register as register_event
-from .hooks import Module, Veto
+from offchain.core.messages import commands as C
+from offchain.core.messages.events import WithdrawalRequested
+from offchain.core.messages.treasury import (
+    BadDebtCovered,
+    CoverPaid,
+    ProtocolChanged,
+    ProtocolState,
+    WithdrawalHeld,
+    WithdrawalPaid,
+    WithdrawalQueued,
+    WithdrawalRefunded,
+    WithdrawalReturned,
+    WithdrawalSettled,
+)
+from offchain.core.ports import Module, Veto
+from offchain.core.rejects import RejectCode as R
 
 if TYPE_CHECKING:
-    from .accounts import Account
-    from .engine import Engine, OpenOrder
-    from .markets import Market
+    from offchain.core.model.accounts import Account
+    from offchain.core.model.markets import Market
+    from offchain.core.model.orders import OpenOrder
+    from offchain.core.ports import EngineContext
 
 HISTORY_KEEP = 100  # settled withdrawals kept per account for the API (owed ones are always kept)
 MAX_REFUND_REASON = 200  # characters: the reason is engine state and shown to the user
-
-
-# -- commands -------------------------------------------------------------------------------------
-
-
-@C.register
-@dataclass(slots=True, frozen=True)
-class ProtocolState:
-    """The on-chain breaker's protocol-wide state, as the chain watcher read it."""
-
-    CMD: ClassVar[str] = "protocol"
-    ts: int
-    withdrawals_paused: bool
-    risk_paused: bool
-    reason: str = ""
-
-
-@C.register
-@dataclass(slots=True, frozen=True)
-class WithdrawalPaid:
-    """Withdrawal `wid` is paid on-chain (transaction `tx`): it is no longer owed."""
-
-    CMD: ClassVar[str] = "withdrawal_paid"
-    ts: int
-    wid: int
-    tx: str = ""
-
-
-@C.register
-@dataclass(slots=True, frozen=True)
-class WithdrawalQueued:
-    """Custody holds withdrawal `wid` (transaction `tx` queued it): still owed, paid later on-chain."""
-
-    CMD: ClassVar[str] = "withdrawal_queued"
-    ts: int
-    wid: int
-    tx: str = ""
-
-
-@C.register
-@dataclass(slots=True, frozen=True)
-class WithdrawalRefunded:
-    """Custody refused withdrawal `wid` for good (`reason`): credit the amount back, owe it no more."""
-
-    CMD: ClassVar[str] = "withdrawal_refunded"
-    ts: int
-    wid: int
-    reason: str
-
-
-@C.register
-@dataclass(slots=True, frozen=True)
-class CoverPaid:
-    """`InsuranceFund.cover` paid `amount` of `asset` into Custody (transaction `tx`)."""
-
-    CMD: ClassVar[str] = "cover_paid"
-    ts: int
-    asset: str
-    amount: int
-    tx: str = ""
-
-
-# -- events ---------------------------------------------------------------------------------------
-
-
-@register_event
-@dataclass(slots=True, frozen=True)
-class ProtocolChanged:
-    EVENT: ClassVar[str] = "protocol"
-    ts: int
-    withdrawals_paused: bool
-    risk_paused: bool
-    reason: str
-
-
-@register_event
-@dataclass(slots=True, frozen=True)
-class WithdrawalSettled:
-    """A withdrawal left the owed list: paid on-chain by transaction `tx`."""
-
-    EVENT: ClassVar[str] = "withdrawal_paid"
-    ts: int
-    wid: int
-    account: str
-    asset: str
-    amount: int
-    tx: str
-
-
-@register_event
-@dataclass(slots=True, frozen=True)
-class WithdrawalHeld:
-    """Custody holds a withdrawal until its outflow window has room: still owed, status `queued`."""
-
-    EVENT: ClassVar[str] = "withdrawal_queued"
-    ts: int
-    wid: int
-    account: str
-    asset: str
-    amount: int
-    tx: str
-
-
-@register_event
-@dataclass(slots=True, frozen=True)
-class WithdrawalReturned:
-    """A withdrawal left the owed list unpaid: `amount` is back in the account's balance."""
-
-    EVENT: ClassVar[str] = "withdrawal_refunded"
-    ts: int
-    wid: int
-    account: str
-    asset: str
-    amount: int
-    reason: str
-
-
-@register_event
-@dataclass(slots=True, frozen=True)
-class BadDebtCovered:
-    """The insurance fund paid `amount` of bad debt in `asset`; `covered` is the running total."""
-
-    EVENT: ClassVar[str] = "bad_debt_covered"
-    ts: int
-    asset: str
-    amount: int
-    covered: int
-    tx: str
-
-
-# -- wire parsers ---------------------------------------------------------------------------------
-
-
-@codec.wire("protocol")
-def _protocol(r: Any, ts: int, engine: Any) -> Any:
-    return ProtocolState(ts, r.flag("withdrawals_paused"), r.flag("risk_paused"), r.text("reason", "") or "")
-
-
-@codec.wire("withdrawal_paid")
-def _withdrawal_paid(r: Any, ts: int, engine: Any) -> Any:
-    return WithdrawalPaid(ts, r.integer("wid"), r.text("tx", "") or "")
-
-
-@codec.wire("withdrawal_queued")
-def _withdrawal_queued(r: Any, ts: int, engine: Any) -> Any:
-    return WithdrawalQueued(ts, r.integer("wid"), r.text("tx", "") or "")
-
-
-@codec.wire("withdrawal_refunded")
-def _withdrawal_refunded(r: Any, ts: int, engine: Any) -> Any:
-    return WithdrawalRefunded(ts, r.integer("wid"), r.text("reason"))
-
-
-@codec.wire("cover_paid")
-def _cover_paid(r: Any, ts: int, engine: Any) -> Any:
-    asset, amount = r.text("asset"), r.req("amount")
-    if asset not in engine.assets:
-        return codec._invalid(ts, r, "unknown_asset", f"no asset {asset!r}")
-    atoms = codec.scale(amount, engine.assets[asset].decimals, "cover_paid.amount")
-    if atoms is None:
-        return codec._invalid(ts, r, "bad_amount", f"{amount} is finer than {asset}'s smallest unit")
-    return CoverPaid(ts, asset, atoms, r.text("tx", "") or "")
 
 
 # -- the module -----------------------------------------------------------------------------------
@@ -211,7 +61,10 @@ class TreasuryModule(Module):
 
     name = "treasury"
 
-    def __init__(self) -> None:
+    def __init__(self, bad_debt: Callable[[str], int] | None = None) -> None:
+        """`bad_debt(asset)`: the bad debt the risk engine wrote off in `asset` (the composition root
+        passes the risk module's; None: no risk module, no bad debt)."""
+        self._bad_debt = bad_debt
         self.withdrawals_paused = False
         self.risk_paused = False
         self.reason = ""
@@ -220,10 +73,8 @@ class TreasuryModule(Module):
         # first: paid records have 6 fields, refunded ones a 7th (older snapshots keep their hash)
         self.history: dict[str, list[list]] = {}
         self.covered: dict[str, int] = {}  # asset -> paid by InsuranceFund.cover so far
-        self.engine: Engine | None = None
 
-    def handlers(self, engine: Engine) -> dict[type, Any]:
-        self.engine = engine
+    def handlers(self, engine: EngineContext) -> dict[type, Any]:
         core_withdraw = engine.handlers[C.Withdraw]
         return {
             C.Withdraw: lambda cmd: self._on_withdraw(engine, cmd, core_withdraw),
@@ -260,21 +111,18 @@ class TreasuryModule(Module):
         return record[3] if record is not None else None
 
     def _written_off(self, asset: str) -> int:
-        for module in self.engine.modules if self.engine else ():
-            if module.name == "risk":
-                return module.bad_debt.get(asset, 0)
-        return 0
+        return self._bad_debt(asset) if self._bad_debt is not None else 0
 
     # -- hooks ------------------------------------------------------------------------------------
-    def check_order(self, engine: Engine, market: Market, acct: Account, order: OpenOrder) -> Veto:
+    def check_order(self, engine: EngineContext, market: Market, acct: Account, order: OpenOrder) -> Veto:
         if self.risk_paused and not order.reduce_only:
-            return ("protocol_paused", f"the protocol is paused ({self.reason}): only reduce-only orders")
+            return (R.PROTOCOL_PAUSED, f"the protocol is paused ({self.reason}): only reduce-only orders")
         return None
 
-    def _on_withdraw(self, engine: Engine, cmd: C.Withdraw, core: Any) -> list:
+    def _on_withdraw(self, engine: EngineContext, cmd: C.Withdraw, core: Any) -> list:
         if self.withdrawals_paused:
             return [
-                engine.reject(cmd, "withdrawals_paused", f"withdrawals are paused ({self.reason})", cmd.asset)
+                engine.reject(cmd, R.WITHDRAWALS_PAUSED, f"withdrawals are paused ({self.reason})", cmd.asset)
             ]
         out = core(cmd)
         for event in out:
@@ -284,24 +132,24 @@ class TreasuryModule(Module):
                 records.append([event.wid, event.asset, event.amount, event.ts, None, ""])
         return out
 
-    def _on_protocol(self, engine: Engine, cmd: ProtocolState) -> list:
+    def _on_protocol(self, engine: EngineContext, cmd: ProtocolState) -> list:
         if not isinstance(cmd.withdrawals_paused, bool) or not isinstance(cmd.risk_paused, bool):
-            return [engine.reject(cmd, "bad_flag", "paused flags must be true or false")]
+            return [engine.reject(cmd, R.BAD_FLAG, "paused flags must be true or false")]
         if not isinstance(cmd.reason, str):
-            return [engine.reject(cmd, "bad_reason", "the reason must be a string")]
+            return [engine.reject(cmd, R.BAD_REASON, "the reason must be a string")]
         if (cmd.withdrawals_paused, cmd.risk_paused) == (self.withdrawals_paused, self.risk_paused):
-            return [engine.reject(cmd, "protocol_unchanged", "the protocol is already in that state")]
+            return [engine.reject(cmd, R.PROTOCOL_UNCHANGED, "the protocol is already in that state")]
         self.withdrawals_paused = cmd.withdrawals_paused
         self.risk_paused = cmd.risk_paused
         self.reason = cmd.reason if cmd.withdrawals_paused or cmd.risk_paused else ""
         return [ProtocolChanged(cmd.ts, cmd.withdrawals_paused, cmd.risk_paused, cmd.reason)]
 
-    def _on_paid(self, engine: Engine, cmd: WithdrawalPaid) -> list:
+    def _on_paid(self, engine: EngineContext, cmd: WithdrawalPaid) -> list:
         owed = self.owed.get(cmd.wid) if type(cmd.wid) is int else None
         if owed is None:
             return [self._not_owed(engine, cmd)]
         if not isinstance(cmd.tx, str):
-            return [engine.reject(cmd, "bad_tx", "the transaction hash must be a string", str(cmd.wid))]
+            return [engine.reject(cmd, R.BAD_TX, "the transaction hash must be a string", str(cmd.wid))]
         del self.owed[cmd.wid]
         account, asset, amount = owed
         records = self.history.get(account, [])
@@ -311,30 +159,30 @@ class TreasuryModule(Module):
         _trim(records)
         return [WithdrawalSettled(cmd.ts, cmd.wid, account, asset, amount, cmd.tx)]
 
-    def _on_queued(self, engine: Engine, cmd: WithdrawalQueued) -> list:
+    def _on_queued(self, engine: EngineContext, cmd: WithdrawalQueued) -> list:
         owed = self.owed.get(cmd.wid) if type(cmd.wid) is int else None
         if owed is None:
             return [self._not_owed(engine, cmd)]
         if not isinstance(cmd.tx, str) or not cmd.tx:
-            return [engine.reject(cmd, "bad_tx", "the queuing transaction hash is required", str(cmd.wid))]
+            return [engine.reject(cmd, R.BAD_TX, "the queuing transaction hash is required", str(cmd.wid))]
         account, asset, amount = owed
         record = _find(self.history.get(account, []), cmd.wid)
         if record is None or record[5]:
-            return [engine.reject(cmd, "already_queued", f"withdrawal {cmd.wid} is queued", str(cmd.wid))]
+            return [engine.reject(cmd, R.ALREADY_QUEUED, f"withdrawal {cmd.wid} is queued", str(cmd.wid))]
         record[5] = cmd.tx  # an owed record with a tx: held by Custody (the paying tx replaces it)
         return [WithdrawalHeld(cmd.ts, cmd.wid, account, asset, amount, cmd.tx)]
 
-    def _on_refunded(self, engine: Engine, cmd: WithdrawalRefunded) -> list:
+    def _on_refunded(self, engine: EngineContext, cmd: WithdrawalRefunded) -> list:
         owed = self.owed.get(cmd.wid) if type(cmd.wid) is int else None
         if owed is None:
             return [self._not_owed(engine, cmd)]
         if not isinstance(cmd.reason, str) or not cmd.reason.strip():
-            return [engine.reject(cmd, "bad_reason", "a refund needs a reason", str(cmd.wid))]
+            return [engine.reject(cmd, R.BAD_REASON, "a refund needs a reason", str(cmd.wid))]
         if len(cmd.reason) > MAX_REFUND_REASON:
             return [
                 engine.reject(
                     cmd,
-                    "bad_reason",
+                    R.BAD_REASON,
                     f"the reason is longer than {MAX_REFUND_REASON} characters",
                     str(cmd.wid),
                 )
@@ -351,7 +199,9 @@ class TreasuryModule(Module):
         _trim(records)
         return [WithdrawalReturned(cmd.ts, cmd.wid, account, asset, amount, cmd.reason)]
 
-    def _not_owed(self, engine: Engine, cmd: WithdrawalPaid | WithdrawalQueued | WithdrawalRefunded) -> Any:
+    def _not_owed(
+        self, engine: EngineContext, cmd: WithdrawalPaid | WithdrawalQueued | WithdrawalRefunded
+    ) -> Any:
         """The rejection of a payment or refund of a withdrawal that is not owed (says why, if known)."""
         if type(cmd.wid) is int:
             for records in self.history.values():
@@ -359,27 +209,27 @@ class TreasuryModule(Module):
                 if record is not None:  # recorded but not owed: it was settled
                     if len(record) > 6:
                         return engine.reject(
-                            cmd, "already_refunded", f"withdrawal {cmd.wid} was refunded", str(cmd.wid)
+                            cmd, R.ALREADY_REFUNDED, f"withdrawal {cmd.wid} was refunded", str(cmd.wid)
                         )
-                    return engine.reject(cmd, "already_paid", f"withdrawal {cmd.wid} was paid", str(cmd.wid))
-        return engine.reject(cmd, "unknown_withdrawal", f"withdrawal {cmd.wid!r} is not owed", str(cmd.wid))
+                    return engine.reject(cmd, R.ALREADY_PAID, f"withdrawal {cmd.wid} was paid", str(cmd.wid))
+        return engine.reject(cmd, R.UNKNOWN_WITHDRAWAL, f"withdrawal {cmd.wid!r} is not owed", str(cmd.wid))
 
-    def _on_cover(self, engine: Engine, cmd: CoverPaid) -> list:
+    def _on_cover(self, engine: EngineContext, cmd: CoverPaid) -> list:
         if cmd.asset not in engine.assets:
-            return [engine.reject(cmd, "unknown_asset", f"no asset {cmd.asset!r}", cmd.asset)]
+            return [engine.reject(cmd, R.UNKNOWN_ASSET, f"no asset {cmd.asset!r}", cmd.asset)]
         if type(cmd.amount) is not int or cmd.amount <= 0:
-            return [engine.reject(cmd, "bad_amount", "the amount must be positive", cmd.asset)]
+            return [engine.reject(cmd, R.BAD_AMOUNT, "the amount must be positive", cmd.asset)]
         if cmd.amount > self.bad_debt_owed(cmd.asset):
             return [
                 engine.reject(
                     cmd,
-                    "cover_exceeds_bad_debt",
+                    R.COVER_EXCEEDS_BAD_DEBT,
                     f"{cmd.amount} is more than the {self.bad_debt_owed(cmd.asset)} of bad debt owed",
                     cmd.asset,
                 )
             ]
         if not isinstance(cmd.tx, str):
-            return [engine.reject(cmd, "bad_tx", "the transaction hash must be a string", cmd.asset)]
+            return [engine.reject(cmd, R.BAD_TX, "the transaction hash must be a string", cmd.asset)]
         covered = self.covered.get(cmd.asset, 0) + cmd.amount
         self.covered[cmd.asset] = covered
         return [BadDebtCovered(cmd.ts, cmd.asset, cmd.amount, covered, cmd.tx)]

@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from offchain.core.riskparams import MAX_RATE_PPM, PPM, YEAR_MS, require, require_ppm
+from offchain.core.rejects import RejectCode as R
+from offchain.core.risk.params import MAX_RATE_PPM, PPM, YEAR_MS, require, require_ppm
 
 INTEREST_DENOMINATOR = PPM * YEAR_MS
 
@@ -46,7 +47,7 @@ class RateModel:
         require_ppm("reserve_ppm", self.reserve_ppm)
         require_ppm("kink_ppm", self.kink_ppm, lo=1, hi=PPM - 1)
         top = self.base_ppm + self.slope1_ppm + self.slope2_ppm
-        require(top <= MAX_RATE_PPM, "bad_param", f"rate at 100 % utilisation {top} ppm above {MAX_RATE_PPM}")
+        require(top <= MAX_RATE_PPM, R.BAD_PARAM, f"rate at 100 % utilisation {top} ppm above {MAX_RATE_PPM}")
 
     def borrow_rate_ppm(self, utilisation_ppm: int) -> int:
         """Return the annual borrow rate (ppm) at ``utilisation_ppm`` (clamped to [0, 100 %])."""

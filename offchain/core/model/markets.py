@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from .book import Book
+from typing import TYPE_CHECKING
 
-SPOT = "spot"
-PERP = "perp"
-MARKET_KINDS = (SPOT, PERP)
+from offchain.core.model.states import CONTINUOUS
+from offchain.core.units import mid
 
-# Trading states (SPEC §3 circuit breaker). Matching happens only in CONTINUOUS; otherwise limit GTC
-# orders rest without matching and everything that must execute at once (market, IOC, FOK) is rejected.
-CONTINUOUS = "continuous"
-HALTED = "halted"
-COOLDOWN = "cooldown"
-AUCTION = "auction"
-TRADING_STATES = (CONTINUOUS, HALTED, COOLDOWN, AUCTION)
+if TYPE_CHECKING:
+    from offchain.core.matching.book import Book
 
 DEFAULT_BAND_BPS = 1000  # a limit order more than 10 % from the reference price is rejected
 DEFAULT_IMPACT_BPS = 500  # a market order never fills more than 5 % from the reference price
@@ -73,6 +67,8 @@ class Market:
         min_qty: int,
         band_bps: int = DEFAULT_BAND_BPS,
         impact_bps: int = DEFAULT_IMPACT_BPS,
+        *,
+        book: Book,
     ) -> None:
         self.symbol = symbol
         self.kind = kind
@@ -85,7 +81,7 @@ class Market:
         self.impact_bps = impact_bps
         self.unit = base.unit
         self.quote_unit = quote.unit
-        self.book = Book()
+        self.book = book  # the matching layer builds it (`matching.book.Book`)
         self.state = CONTINUOUS
         self.last_price: int | None = None  # last trade price
         self.index_sources: dict[str, int] = {}  # source -> last price it reported
@@ -103,7 +99,7 @@ class Market:
         bid = self.book.best_bid()
         ask = self.book.best_ask()
         if bid is not None and ask is not None:
-            return (bid + ask) // 2
+            return mid(bid, ask)
         return None
 
     def params_state(self) -> dict:

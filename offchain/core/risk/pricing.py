@@ -27,7 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import isqrt
 
-from offchain.core.riskparams import (
+from offchain.core.rejects import RejectCode as R
+from offchain.core.risk.params import (
     BPS,
     MAX_IMPACT_BAND_BPS,
     MAX_LIMIT_BAND_BPS,
@@ -63,7 +64,7 @@ class PricingParams:
         require_band("max_deviation_bps", self.max_deviation_bps, MAX_SOURCE_DEVIATION_BPS)
         for name in ("max_age_ms", "ewma_window_ms", "vol_sample_ms", "vol_window_ms"):
             value = getattr(self, name)
-            require(isinstance(value, int) and value > 0, "bad_param", f"{name} must be a positive integer")
+            require(isinstance(value, int) and value > 0, R.BAD_PARAM, f"{name} must be a positive integer")
 
 
 def validate_bands(band_bps: int, impact_bps: int) -> None:
@@ -142,7 +143,7 @@ class MarketPricing:
         require(
             weight is None or weight >= 0, "bad_param", f"source weight must not be negative, got {weight}"
         )
-        require(max_age_ms is None or max_age_ms > 0, "bad_param", "a source's max age must be positive")
+        require(max_age_ms is None or max_age_ms > 0, R.BAD_PARAM, "a source's max age must be positive")
         old_w, old_age = self.source_config.get(source, (1, None))
         cfg = (old_w if weight is None else weight, old_age if max_age_ms is None else max_age_ms)
         self.source_config[source] = cfg
@@ -152,7 +153,7 @@ class MarketPricing:
 
     def post(self, source: str, price: int, ts: int) -> None:
         """Record a source's price (its weight and max age come from :meth:`configure_source`)."""
-        require(price > 0, "bad_price", f"index price must be positive, got {price}")
+        require(price > 0, R.BAD_PRICE, f"index price must be positive, got {price}")
         weight, max_age_ms = self.source_config.get(source, (1, None))
         self.sources[source] = SourceQuote(price, ts, weight, max_age_ms)
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from offchain.core.lending import pro_rata
-from offchain.core.riskparams import MAX_FUNDING_CAP_PPM, PPM, clamp, require, require_ppm
+from offchain.core.rejects import RejectCode as R
+from offchain.core.risk.lending import pro_rata
+from offchain.core.risk.params import MAX_FUNDING_CAP_PPM, PPM, clamp, require, require_ppm
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +36,14 @@ class FundingParams:
         """Refuse a non-positive interval, negative rates and a cap beyond the sane limit."""
         require(
             isinstance(self.interval_ms, int) and self.interval_ms > 0,
-            "bad_param",
+            R.BAD_PARAM,
             "interval_ms must be positive",
         )
         require_ppm("interest_ppm", self.interest_ppm, hi=MAX_FUNDING_CAP_PPM)
         require_ppm("damper_ppm", self.damper_ppm, hi=MAX_FUNDING_CAP_PPM)
         require_ppm("cap_ppm", self.cap_ppm, hi=MAX_FUNDING_CAP_PPM)
         if self.cap_ppm == 0:
-            require(False, "bad_param", "cap_ppm must be positive")
+            require(False, R.BAD_PARAM, "cap_ppm must be positive")
 
     def rate_ppm(self, premium_ppm: int) -> int:
         """Return the funding rate for an average premium ``premium_ppm``."""

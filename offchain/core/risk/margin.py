@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from offchain.core.perps import Position
-from offchain.core.riskparams import (
+from offchain.core.rejects import RejectCode as R
+from offchain.core.risk.params import (
     MAX_VOL_MULTIPLIER_PPM,
     MIN_IMR_PPM,
     PPM,
@@ -30,6 +30,7 @@ from offchain.core.riskparams import (
     require,
     require_ppm,
 )
+from offchain.core.risk.perps import Position
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ class AssetRisk:
         require_ppm(f"{self.symbol} borrow_mmr_ppm", self.borrow_mmr_ppm)
         require(
             self.borrow_imr_ppm >= self.borrow_mmr_ppm,
-            "bad_param",
+            R.BAD_PARAM,
             f"{self.symbol}: borrow initial margin must not be below maintenance",
         )
         prev_cap, prev_w = 0, self.weight_ppm
@@ -82,7 +83,7 @@ class AssetRisk:
                 (tier.up_to is None) == last, "bad_param", f"{self.symbol}: only the last taper tier is open"
             )
             if tier.up_to is not None:
-                require(tier.up_to > prev_cap, "bad_param", f"{self.symbol}: taper tiers must increase")
+                require(tier.up_to > prev_cap, R.BAD_PARAM, f"{self.symbol}: taper tiers must increase")
                 prev_cap = tier.up_to
             prev_w = tier.weight_ppm
 
@@ -91,7 +92,7 @@ def raise_own_token(symbol: str) -> None:
     """Refuse a parameter set that would make the exchange's own token collateral (the FTX rule)."""
     require(
         False,
-        "own_token_collateral",
+        R.OWN_TOKEN_COLLATERAL,
         f"{symbol} is the exchange's own token: its collateral weight must be 0 (FTX rule), nothing else",
     )
 
@@ -136,29 +137,29 @@ class MarketRisk:
 
     def validate(self) -> None:
         """Refuse leverage above 50x, maintenance above initial, and tiers that loosen with size."""
-        require(len(self.tiers) > 0, "bad_param", "a market needs at least one margin tier")
+        require(len(self.tiers) > 0, R.BAD_PARAM, "a market needs at least one margin tier")
         prev_cap, prev = 0, (0, 0)
         for i, tier in enumerate(self.tiers):
             require_ppm("imr_ppm", tier.imr_ppm)
             require_ppm("mmr_ppm", tier.mmr_ppm)
             require(
                 tier.imr_ppm >= MIN_IMR_PPM,
-                "leverage_too_high",
+                R.LEVERAGE_TOO_HIGH,
                 f"initial margin {tier.imr_ppm} ppm allows more than 50x leverage",
             )
-            require(0 < tier.mmr_ppm <= tier.imr_ppm, "bad_param", "maintenance must be in (0, initial]")
+            require(0 < tier.mmr_ppm <= tier.imr_ppm, R.BAD_PARAM, "maintenance must be in (0, initial]")
             require(
                 tier.imr_ppm >= prev[0] and tier.mmr_ppm >= prev[1],
-                "bad_param",
+                R.BAD_PARAM,
                 "margin rates must not fall with size",
             )
             last = i == len(self.tiers) - 1
-            require((tier.up_to is None) == last, "bad_param", "only the last margin tier is open")
+            require((tier.up_to is None) == last, R.BAD_PARAM, "only the last margin tier is open")
             if tier.up_to is not None:
-                require(tier.up_to > prev_cap, "bad_param", "margin tiers must increase")
+                require(tier.up_to > prev_cap, R.BAD_PARAM, "margin tiers must increase")
                 prev_cap = tier.up_to
             prev = (tier.imr_ppm, tier.mmr_ppm)
-        require(self.vol_ref_ppm > 0, "bad_param", "vol_ref_ppm must be positive")
+        require(self.vol_ref_ppm > 0, R.BAD_PARAM, "vol_ref_ppm must be positive")
         require_ppm("vol_cap_ppm", self.vol_cap_ppm, lo=PPM, hi=MAX_VOL_MULTIPLIER_PPM)
 
     def vol_multiplier_ppm(self, vol_ppm: int) -> int:

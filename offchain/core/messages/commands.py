@@ -11,16 +11,18 @@ from typing import ClassVar
 
 COMMANDS: dict[str, type] = {}
 
-BUY = "buy"
-SELL = "sell"
-SIDES = (BUY, SELL)
-LIMIT = "limit"
-MARKET = "market"
-ORDER_TYPES = (LIMIT, MARKET)
-GTC = "GTC"
-IOC = "IOC"
-FOK = "FOK"
-TIFS = (GTC, IOC, FOK)
+from offchain.core.model.states import (  # noqa: E402,F401  (the wire's words, defined once)
+    BUY,
+    FOK,
+    GTC,
+    IOC,
+    LIMIT,
+    MARKET,
+    ORDER_TYPES,
+    SELL,
+    SIDES,
+    TIFS,
+)
 
 
 def register(cls: type) -> type:

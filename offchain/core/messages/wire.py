@@ -1,4 +1,7 @@
-"""Commands and events as JSON-able dicts, and the wire parser for scenario and API commands.
+"""The wire form's pieces: decimal scaling, the field reader, and the core commands' wire parsers.
+
+`codec.parse_command` is the entry point; this file and the `messages.<module>` files hold the parsers.
+The overview (kept from the one-file codec):
 
 Two forms:
 - the *journal* form (`command_to_dict`/`command_from_dict`, `event_to_dict`/`event_from_dict`): the
@@ -13,67 +16,17 @@ Two forms:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import commands as C
-from .commands import COMMANDS
-from .events import EVENTS
-from .fees import PPM
+from offchain.core.messages import commands as C
+from offchain.core.rejects import RejectCode as R
+from offchain.core.units import PPM
 
 
 class CommandFormatError(ValueError):
     """A wire command that is not a valid command; the message says which field and why."""
-
-
-# -- journal form ----------------------------------------------------------------------------------
-def command_to_dict(cmd: Any) -> dict:
-    """Return a command as a JSON-able dict: `{"cmd": name, field: value, ...}`."""
-    return _to_dict(cmd, "cmd", cmd.CMD)
-
-
-def command_from_dict(d: dict) -> Any:
-    """Rebuild a command from `command_to_dict` output."""
-    return _from_dict(d, "cmd", "command", COMMANDS, CommandFormatError)
-
-
-def event_to_dict(event: Any) -> dict:
-    """Return an event as a JSON-able dict: `{"event": name, field: value, ...}`."""
-    return _to_dict(event, "event", event.EVENT)
-
-
-def event_from_dict(d: dict) -> Any:
-    """Rebuild an event from `event_to_dict` output."""
-    return _from_dict(d, "event", "event", EVENTS, ValueError)
-
-
-def _to_dict(obj: Any, key: str, name: str) -> dict:
-    d = {key: name}
-    for f in dataclasses.fields(obj):
-        d[f.name] = getattr(obj, f.name)
-    return d
-
-
-def _from_dict(d: dict, key: str, what: str, registry: dict, error: type[Exception]) -> Any:
-    """Rebuild a registered dataclass from its dict; a name not registered yet loads the default
-    modules (their commands and events register on import) before it is refused."""
-    d = dict(d)
-    name = d.pop(key, None)
-    if name not in registry:
-        _load_modules()
-    cls = registry.get(name)
-    if cls is None:
-        raise error(f"unknown {what} {name!r}")
-    return cls(**d)
-
-
-def _load_modules() -> None:
-    """Import the engine's modules, which register their own commands and events."""
-    from .engine import default_modules
-
-    default_modules()
 
 
 # -- numbers -------------------------------------------------------------------------------------
@@ -199,21 +152,6 @@ def wire(name: str) -> Callable[[WireParser], WireParser]:
     return deco
 
 
-def parse_command(d: dict, engine: Any) -> Any:
-    """Turn a scenario/API dict into a command, scaling decimal strings with `engine`'s registry."""
-    if not isinstance(d, dict):
-        raise CommandFormatError(f"a command is a JSON object, got {type(d).__name__}")
-    name = d.get("cmd")
-    parser = WIRE_PARSERS.get(name) if isinstance(name, str) else None
-    if parser is None:
-        raise CommandFormatError(f"unknown command {name!r}")
-    ts = parse_ts(d)
-    r = _Reader(d)
-    cmd = parser(r, ts, engine)
-    r.done()
-    return cmd
-
-
 def _invalid(ts: int, r: _Reader, code: str, message: str) -> C.Invalid:
     account = r.d.get("account")
     return C.Invalid(ts, r.name, account if isinstance(account, str) else "", code, message)
@@ -234,7 +172,7 @@ def _asset(r: _Reader, ts: int, engine: Any) -> Any:
     decimals = r.integer("decimals")
     weight = _fraction(r, "collateral_weight", PPM, PPM)
     if weight is None:
-        return _invalid(ts, r, "bad_collateral_weight", "collateral weight has more than 6 decimals")
+        return _invalid(ts, r, R.BAD_COLLATERAL_WEIGHT, "collateral weight has more than 6 decimals")
     return C.AddAsset(ts, symbol, decimals, weight)
 
 
@@ -248,17 +186,17 @@ def _market(r: _Reader, ts: int, engine: Any) -> Any:
     impact = _fraction(r, "impact", 10_000, 500)
     for asset in (base, quote):
         if asset not in engine.assets:
-            return _invalid(ts, r, "unknown_asset", f"no asset {asset!r}")
+            return _invalid(ts, r, R.UNKNOWN_ASSET, f"no asset {asset!r}")
     if band is None or impact is None:
-        return _invalid(ts, r, "bad_band", "bands are given to the basis point")
+        return _invalid(ts, r, R.BAD_BAND, "bands are given to the basis point")
     tick_u = scale(tick, engine.assets[quote].decimals, "market.tick")
     if tick_u is None:
-        return _invalid(ts, r, "bad_tick", f"tick {tick} is finer than {quote}'s smallest unit")
+        return _invalid(ts, r, R.BAD_TICK, f"tick {tick} is finer than {quote}'s smallest unit")
     base_dec = engine.assets[base].decimals
     lot_u = scale(lot, base_dec, "market.lot")
     min_u = 0 if min_qty is None else scale(min_qty, base_dec, "market.min_qty")
     if lot_u is None or min_u is None:
-        return _invalid(ts, r, "bad_lot", f"lot or minimum size is finer than {base}'s smallest unit")
+        return _invalid(ts, r, R.BAD_LOT, f"lot or minimum size is finer than {base}'s smallest unit")
     return C.AddMarket(ts, symbol, kind, base, quote, tick_u, lot_u, min_u, band, impact)
 
 
@@ -266,10 +204,10 @@ def _money(r: _Reader, ts: int, engine: Any, cls: type) -> Any:
     account, asset, amount = r.text("account"), r.text("asset"), r.req("amount")
     ref = r.text("ref", "") or ""
     if asset not in engine.assets:
-        return _invalid(ts, r, "unknown_asset", f"no asset {asset!r}")
+        return _invalid(ts, r, R.UNKNOWN_ASSET, f"no asset {asset!r}")
     atoms = scale(amount, engine.assets[asset].decimals, f"{r.name}.amount")
     if atoms is None:
-        return _invalid(ts, r, "bad_amount", f"{amount} is finer than {asset}'s smallest unit")
+        return _invalid(ts, r, R.BAD_AMOUNT, f"{amount} is finer than {asset}'s smallest unit")
     return cls(ts, account, asset, atoms, ref)
 
 
@@ -288,17 +226,17 @@ def _price_qty(r: _Reader, ts: int, engine: Any, symbol: str) -> tuple[Any, Any]
     finer than the asset's smallest unit, is an `Invalid` command)."""
     market = engine.markets.get(symbol)
     if market is None:
-        return _invalid(ts, r, "unknown_market", f"no market {symbol!r}")
+        return _invalid(ts, r, R.UNKNOWN_MARKET, f"no market {symbol!r}")
     price, qty = r.get("price"), r.get("qty")
     price_u = qty_u = None
     if price is not None:
         price_u = scale(price, engine.assets[market.quote].decimals, f"{r.name}.price")
         if price_u is None:
-            return _invalid(ts, r, "bad_tick", f"price {price} is finer than the quote's smallest unit")
+            return _invalid(ts, r, R.BAD_TICK, f"price {price} is finer than the quote's smallest unit")
     if qty is not None:
         qty_u = scale(qty, engine.assets[market.base].decimals, f"{r.name}.qty")
         if qty_u is None:
-            return _invalid(ts, r, "bad_lot", f"size {qty} is finer than the base's smallest unit")
+            return _invalid(ts, r, R.BAD_LOT, f"size {qty} is finer than the base's smallest unit")
     return price_u, qty_u
 
 
@@ -358,7 +296,7 @@ def _amend(r: _Reader, ts: int, engine: Any) -> Any:
             if found in acct.orders:
                 symbol = acct.orders[found].symbol
         if symbol is None:
-            return _invalid(ts, r, "unknown_order", f"no open order {client_id or oid!r}")
+            return _invalid(ts, r, R.UNKNOWN_ORDER, f"no open order {client_id or oid!r}")
     scaled = _price_qty(r, ts, engine, symbol)
     if isinstance(scaled, C.Invalid):
         return scaled
@@ -370,10 +308,10 @@ def _amend(r: _Reader, ts: int, engine: Any) -> Any:
 def _index(r: _Reader, ts: int, engine: Any) -> Any:
     symbol, source, price = r.text("symbol"), r.text("source"), r.req("price")
     if symbol not in engine.markets:
-        return _invalid(ts, r, "unknown_market", f"no market {symbol!r}")
+        return _invalid(ts, r, R.UNKNOWN_MARKET, f"no market {symbol!r}")
     price_u = scale(price, engine.assets[engine.markets[symbol].quote].decimals, "index.price")
     if price_u is None:
-        return _invalid(ts, r, "bad_price", f"price {price} is finer than the quote's smallest unit")
+        return _invalid(ts, r, R.BAD_PRICE, f"price {price} is finer than the quote's smallest unit")
     return C.Index(ts, symbol, source, price_u)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .codec import CommandFormatError, scale, wire
-from .commands import register
-from .events import register as register_event
+from offchain.core.messages.commands import register
+from offchain.core.messages.events import register as register_event
+from offchain.core.messages.wire import CommandFormatError, scale, wire
 
 # -- commands ---------------------------------------------------------------------------------------
 

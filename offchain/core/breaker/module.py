@@ -14,7 +14,7 @@ Wiring (``hooks.Module``):
 * **every tick** samples depth for the benchmark (continuous trading only), evaluates the trip
   rule or the recovery test, runs the timed phases, publishes the indicative auction price during
   cool-down and call phase, and at the end of the call phase uncrosses the book at one price
-  (``auction.py``) through ``Engine.cross``. Like risk, the breaker keeps no wake timer: it works on
+  (``auction.py``) through ``EngineContext.cross``. Like risk, the breaker keeps no wake timer: it works on
   ``tick`` commands only, so a rejected command never changes state (the phases still keep their
   scheduled lengths);
 * commands: ``halt`` and ``resume`` (replacing the core's), ``dlp`` (designate a liquidity
@@ -29,14 +29,11 @@ one) and released when continuous trading resumes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from . import codec
-from . import commands as C
-from .auction import OrderColumns, indicative, uncross
-from .breaker import (
+from offchain.core.breaker.rule import (
     AUCTION,
     CONTINUOUS,
     COOLDOWN,
@@ -49,150 +46,45 @@ from .breaker import (
     Metrics,
     Transition,
 )
-from .events import register as register_event
-from .hooks import Module
+from offchain.core.matching.auction import OrderColumns, indicative, uncross
+from offchain.core.messages import commands as C
+from offchain.core.messages.breaker import (
+    AuctionUncrossed,
+    BreakerParamsSet,
+    BreakerTransition,
+    DesignateDlp,
+    DlpDeposit,
+    DlpDesignated,
+    IndicativePrice,
+    SetBreaker,
+)
+from offchain.core.ports import Module
+from offchain.core.rejects import RejectCode as R
 
 if TYPE_CHECKING:
-    from .engine import Engine, OpenOrder
-    from .events import Trade
-    from .markets import Market
-
-
-# -- commands -------------------------------------------------------------------------------------
-
-
-@C.register
-@dataclass(slots=True, frozen=True)
-class DesignateDlp:
-    """Operator: let an account use the priority deposit channel (``designated=False`` revokes)."""
-
-    CMD: ClassVar[str] = "dlp"
-    ts: int
-    account: str
-    designated: bool = True
-
-
-@C.register
-@dataclass(slots=True, frozen=True)
-class DlpDeposit:
-    """A designated liquidity provider's deposit, credited at once while ``symbol`` is halted."""
-
-    CMD: ClassVar[str] = "dlp_deposit"
-    ts: int
-    account: str
-    symbol: str
-    asset: str
-    amount: int
-    ref: str = ""
-
-
-@C.register
-@dataclass(slots=True, frozen=True)
-class SetBreaker:
-    """Operator: change a market's breaker parameters (names and units of ``BreakerParams``)."""
-
-    CMD: ClassVar[str] = "breaker"
-    ts: int
-    symbol: str
-    changes: dict = field(default_factory=dict)
-
-
-@codec.wire("dlp")
-def _wire_dlp(r, ts: int, engine: Any) -> DesignateDlp:
-    designated = r.get("designated", True)
-    if not isinstance(designated, bool):
-        raise codec.CommandFormatError(f"dlp: designated must be true or false, got {designated!r}")
-    return DesignateDlp(ts, r.text("account"), designated)
-
-
-@codec.wire("dlp_deposit")
-def _wire_dlp_deposit(r, ts: int, engine: Any) -> Any:
-    symbol = r.text("symbol")
-    account, asset, amount = r.text("account"), r.text("asset"), r.req("amount")
-    ref = r.text("ref", "") or ""
-    if asset not in engine.assets:
-        return C.Invalid(ts, "dlp_deposit", account, "unknown_asset", f"no asset {asset!r}")
-    atoms = codec.scale(amount, engine.assets[asset].decimals, "dlp_deposit.amount")
-    if atoms is None:
-        return C.Invalid(ts, "dlp_deposit", account, "bad_amount", f"{amount} is finer than {asset}'s unit")
-    return DlpDeposit(ts, account, symbol, asset, atoms, ref)
-
-
-@codec.wire("breaker")
-def _wire_breaker(r, ts: int, engine: Any) -> SetBreaker:
-    symbol = r.text("symbol")
-    changes = r.req("set")
-    if not isinstance(changes, dict) or not changes:
-        raise codec.CommandFormatError("breaker: 'set' must be an object of parameter: value")
-    known = {f.name for f in fields(BreakerParams)}
-    for name, value in changes.items():
-        if name not in known:
-            raise codec.CommandFormatError(f"breaker: unknown parameter {name!r}")
-        if name == "enabled":
-            if not isinstance(value, bool):
-                raise codec.CommandFormatError("breaker: enabled must be true or false")
-        elif isinstance(value, bool) or not isinstance(value, int):
-            raise codec.CommandFormatError(f"breaker: {name} must be an integer, got {value!r}")
-    return SetBreaker(ts, symbol, dict(changes))
-
-
-# -- events ---------------------------------------------------------------------------------------
-
-
-@register_event
-@dataclass(slots=True, frozen=True)
-class BreakerTransition:
-    """A market's breaker moved: the reason and the metrics (ppm; None = not measurable)."""
-
-    EVENT: ClassVar[str] = "breaker"
-    ts: int
-    symbol: str
-    from_state: str
-    to_state: str
-    reason: str
-    metrics: dict
-
-
-@register_event
-@dataclass(slots=True, frozen=True)
-class IndicativePrice:
-    """During cool-down and call phase: what the auction would do now (price None: no cross)."""
-
-    EVENT: ClassVar[str] = "indicative"
-    ts: int
-    symbol: str
-    state: str
-    price: int | None
-    volume: int
-    surplus: int
-    bid_depth: int
-    ask_depth: int
-
-
-@register_event
-@dataclass(slots=True, frozen=True)
-class AuctionUncrossed:
-    """The reopening auction's result: one price, the volume and trades it executed."""
-
-    EVENT: ClassVar[str] = "auction"
-    ts: int
-    symbol: str
-    price: int | None
-    volume: int
-    surplus: int
-    trades: int
-    reference: int | None
+    from offchain.core.messages.events import Trade
+    from offchain.core.model.markets import Market
+    from offchain.core.model.orders import OpenOrder
+    from offchain.core.ports import CollateralSeams, EngineContext
 
 
 # -- the module -----------------------------------------------------------------------------------
 
 
 class BreakerModule(Module):
-    """Runs one :class:`~offchain.core.breaker.Breaker` per market inside the engine."""
+    """Runs one :class:`~offchain.core.breaker.rule.Breaker` per market inside the engine."""
 
     name = "breaker"
 
-    def __init__(self, params: BreakerParams | None = None, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        params: BreakerParams | None = None,
+        enabled: bool = True,
+        collateral: CollateralSeams | None = None,
+    ) -> None:
+        """`collateral`: the risk policy's collateral seams (freeze/unfreeze a mark, the liquidation
+        cluster for LCE); the composition root passes the cross-margin policy, or None without risk."""
+        self.collateral = collateral
         base = params or BreakerParams()
         self.default_params = base if enabled else base.updated(enabled=False)
         self.breakers: dict[str, Breaker] = {}
@@ -200,14 +92,22 @@ class BreakerModule(Module):
         self.dlps: set[str] = set()
         self.frozen: dict[str, int] = {}  # symbol -> collateral mark frozen at the trip
         self.published: dict[str, tuple] = {}  # symbol -> last indicative (price, volume, surplus)
-        self.engine: Engine | None = None
+        self.engine: EngineContext | None = None
         # the last command judged after its trades: its market and the engine's next trade id then
         self._judged_symbol = ""
         self._judged_tid = 0
 
+    def lce_source(self, engine: EngineContext, market: Market):
+        """The liquidation-cluster function LCE reads for this market (None without collateral seams)."""
+        seams = self.collateral
+        if seams is None:
+            return None
+        fn = seams.liquidation_cluster_ppm
+        return lambda price, reach_ppm: fn(engine, market, price, reach_ppm)
+
     # -- registration --------------------------------------------------------------------------
 
-    def handlers(self, engine: Engine) -> dict[type, Any]:
+    def handlers(self, engine: EngineContext) -> dict[type, Any]:
         self.engine = engine
         return {
             C.Halt: self._on_halt,
@@ -232,7 +132,7 @@ class BreakerModule(Module):
 
     # -- metric probes --------------------------------------------------------------------------
 
-    def _probe(self, engine: Engine, market: Market, ts: int, price: int | None, book=None):
+    def _probe(self, engine: EngineContext, market: Market, ts: int, price: int | None, book=None):
         monitor = self._ensure(market)[1]
         book = book or _BookView(market.book)
         return monitor.probe(
@@ -242,7 +142,7 @@ class BreakerModule(Module):
             book.bid_levels,
             book.ask_levels,
             book.mid(),
-            _lce_source(engine, market),
+            self.lce_source(engine, market),
         )
 
     def _local_price(self, market: Market, state: str) -> int | None:
@@ -269,7 +169,7 @@ class BreakerModule(Module):
 
     # -- the taker guard ----------------------------------------------------------------------
 
-    def match_limit(self, engine: Engine, market: Market, order: OpenOrder) -> int | None:
+    def match_limit(self, engine: EngineContext, market: Market, order: OpenOrder) -> int | None:
         """Return the limit price that stops a taker before the first level that would trip."""
         sym = market.symbol
         breaker = self.breakers.get(sym)
@@ -317,7 +217,7 @@ class BreakerModule(Module):
         lo, hi = self._cold_band(market, breaker, monitor, ts)
         return price < lo or price > hi
 
-    def on_match_stopped(self, engine: Engine, market: Market, order: OpenOrder, out: list) -> None:
+    def on_match_stopped(self, engine: EngineContext, market: Market, order: OpenOrder, out: list) -> None:
         """The guard stopped a taker: halt the market on the metrics of the level it would hit."""
         breaker, _ = self._ensure(market)
         if breaker.state != CONTINUOUS:
@@ -332,7 +232,7 @@ class BreakerModule(Module):
 
     # -- trades and time ----------------------------------------------------------------------
 
-    def on_trade(self, engine: Engine, market: Market, trade: Trade, out: list) -> None:
+    def on_trade(self, engine: EngineContext, market: Market, trade: Trade, out: list) -> None:
         """Feed the price range with every trade; judge the market once per command (the hooks run
         after the command matched, so every trade of it sees the same book)."""
         sym = market.symbol
@@ -353,7 +253,7 @@ class BreakerModule(Module):
         if breaker.state == CONTINUOUS and breaker.params.enabled:
             self._evaluate(engine, market, breaker, monitor, ts, market.last_price, None, out, bid, ask)
 
-    def on_tick(self, engine: Engine, ts: int, out: list) -> None:
+    def on_tick(self, engine: EngineContext, ts: int, out: list) -> None:
         for market in engine.markets.values():
             breaker, monitor = self._ensure(market)
             view = _BookView(market.book)
@@ -436,7 +336,7 @@ class BreakerModule(Module):
     # -- transitions --------------------------------------------------------------------------
 
     def _apply(
-        self, engine: Engine, market: Market, transitions: list[Transition], ts: int, out: list
+        self, engine: EngineContext, market: Market, transitions: list[Transition], ts: int, out: list
     ) -> None:
         """Carry out transitions inside the current command (events carry the command's ``ts``;
         the breaker keeps the scheduled times for its phases)."""
@@ -457,19 +357,17 @@ class BreakerModule(Module):
             if tr.to_state in (COOLDOWN, AUCTION):
                 self._publish(market, tr.to_state, ts, out)
 
-    def _freeze(self, engine: Engine, market: Market) -> None:
-        risk = engine.risk
-        freeze = getattr(risk, "freeze_collateral", None)
-        price = freeze(market.symbol) if freeze is not None else None
+    def _freeze(self, engine: EngineContext, market: Market) -> None:
+        seams = self.collateral
+        price = seams.freeze_collateral(market.symbol) if seams is not None else None
         if price is None:
             price = market.mark_price or market.index_price or market.last_price
         if price is not None:
             self.frozen[market.symbol] = price
 
-    def _unfreeze(self, engine: Engine, market: Market) -> None:
-        unfreeze = getattr(engine.risk, "unfreeze_collateral", None)
-        if unfreeze is not None:
-            unfreeze(market.symbol)
+    def _unfreeze(self, engine: EngineContext, market: Market) -> None:
+        if self.collateral is not None:
+            self.collateral.unfreeze_collateral(market.symbol)
         self.frozen.pop(market.symbol, None)
 
     def _publish(self, market: Market, state: str, ts: int, out: list) -> None:
@@ -487,11 +385,11 @@ class BreakerModule(Module):
             )
         )
 
-    def _run_auction(self, engine: Engine, market: Market, ts: int, out: list) -> None:
+    def _run_auction(self, engine: EngineContext, market: Market, ts: int, out: list) -> None:
         """Uncross the collected book at one price (maximum volume, least surplus, pressure, reference).
 
         Two orders of one account never trade: when the allocation pairs such orders, self-trade
-        prevention (``Engine.cross``, the newer order's mode) resolves those pairs first and the
+        prevention (``EngineContext.cross``, the newer order's mode) resolves those pairs first and the
         auction is computed again over what is left, so every trade prints at the final price.
         """
         book = market.book
@@ -523,10 +421,10 @@ class BreakerModule(Module):
 
     # -- commands -------------------------------------------------------------------------------
 
-    def _market_or_reject(self, engine: Engine, cmd: Any):
+    def _market_or_reject(self, engine: EngineContext, cmd: Any):
         market = engine.markets.get(cmd.symbol)
         if market is None:
-            return None, [engine.reject(cmd, "unknown_market", f"no market {cmd.symbol!r}", cmd.symbol)]
+            return None, [engine.reject(cmd, R.UNKNOWN_MARKET, f"no market {cmd.symbol!r}", cmd.symbol)]
         return market, None
 
     def _on_halt(self, cmd: C.Halt) -> list:
@@ -559,7 +457,7 @@ class BreakerModule(Module):
     def _on_designate(self, cmd: DesignateDlp) -> list:
         engine = self.engine
         if not isinstance(cmd.account, str) or not cmd.account:
-            return [engine.reject(cmd, "bad_account", "designate an account by name")]
+            return [engine.reject(cmd, R.BAD_ACCOUNT, "designate an account by name")]
         if cmd.designated:
             self.dlps.add(cmd.account)
         else:
@@ -571,7 +469,7 @@ class BreakerModule(Module):
         if cmd.account not in self.dlps:
             return [
                 engine.reject(
-                    cmd, "not_designated", f"{cmd.account!r} is not a designated liquidity provider"
+                    cmd, R.NOT_DESIGNATED, f"{cmd.account!r} is not a designated liquidity provider"
                 )
             ]
         market, rejected = self._market_or_reject(engine, cmd)
@@ -581,7 +479,7 @@ class BreakerModule(Module):
             return [
                 engine.reject(
                     cmd,
-                    "not_halted",
+                    R.NOT_HALTED,
                     f"{market.symbol} is trading: the priority channel opens on a halt",
                     cmd.symbol,
                 )
@@ -646,24 +544,6 @@ class BreakerModule(Module):
         self.dlps = set(state["dlps"])
         self.frozen = dict(state["frozen"])
         self.published = {sym: tuple(v) for sym, v in state["published"].items()}
-
-
-@register_event
-@dataclass(slots=True, frozen=True)
-class DlpDesignated:
-    EVENT: ClassVar[str] = "dlp"
-    ts: int
-    account: str
-    designated: bool
-
-
-@register_event
-@dataclass(slots=True, frozen=True)
-class BreakerParamsSet:
-    EVENT: ClassVar[str] = "breaker_params"
-    ts: int
-    symbol: str
-    changes: dict
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -773,14 +653,6 @@ def _would_trip(breaker: Breaker, ts: int, probe) -> bool:
     tripped = breaker.would_trip(ts, probe)
     breaker.last_over = saved
     return tripped
-
-
-def _lce_source(engine: Engine, market: Market):
-    """The risk policy's liquidation-cluster helper for this market, if it has one."""
-    fn = getattr(engine.risk, "liquidation_cluster_ppm", None)
-    if fn is None:
-        return None
-    return lambda price, reach_ppm: fn(engine, market, price, reach_ppm)
 
 
 def _with_reason(tr: Transition, reason: str) -> Transition:

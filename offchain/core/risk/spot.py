@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .fees import buy_hold
-from .hooks import Veto
-from .markets import SPOT
+from offchain.core.model.fees import buy_hold
+from offchain.core.model.states import SPOT
+from offchain.core.ports import Veto
+from offchain.core.rejects import RejectCode as R
 
 if TYPE_CHECKING:
-    from .accounts import Account
-    from .engine import Engine, OpenOrder
-    from .markets import Market
+    from offchain.core.model.accounts import Account
+    from offchain.core.model.markets import Market
+    from offchain.core.model.orders import OpenOrder
+    from offchain.core.ports import EngineContext
 
 
 def free_balance_veto(acct: Account, asset: str, extra: int) -> Veto:
@@ -27,7 +29,7 @@ def free_balance_veto(acct: Account, asset: str, extra: int) -> Veto:
     """
     free = acct.balance.get(asset, 0) - acct.held.get(asset, 0)  # `acct.free(asset)`: every order asks
     if free < extra:
-        return "insufficient_balance", f"needs {extra} {asset} atoms free, has {free}"
+        return R.INSUFFICIENT_BALANCE, f"needs {extra} {asset} atoms free, has {free}"
     return None
 
 
@@ -49,7 +51,7 @@ class SpotRisk:
 
     def check_order(
         self,
-        engine: Engine,
+        engine: EngineContext,
         market: Market,
         acct: Account,
         order: OpenOrder,
@@ -61,23 +63,23 @@ class SpotRisk:
         """Let the order (or its amendment to `price`/`qty`) through if `extra` more can be held."""
         if market.kind != SPOT:
             return (
-                "unsupported_market_kind",
+                R.UNSUPPORTED_MARKET_KIND,
                 f"{market.symbol} is a {market.kind} market; perps are not enabled",
             )
         if order.reduce_only:
-            return "reduce_only_spot", "reduce-only applies to perpetual positions, not spot"
+            return R.REDUCE_ONLY_SPOT, "reduce-only applies to perpetual positions, not spot"
         return free_balance_veto(acct, asset, extra) if extra > 0 else None
 
-    def check_withdraw(self, engine: Engine, acct: Account, asset: str, amount: int) -> Veto:
+    def check_withdraw(self, engine: EngineContext, acct: Account, asset: str, amount: int) -> Veto:
         """Let a withdrawal through if the free balance covers it."""
         free = acct.free(asset)
         if free < amount:
-            return "insufficient_balance", f"withdrawing {amount} {asset} atoms, {free} free"
+            return R.INSUFFICIENT_BALANCE, f"withdrawing {amount} {asset} atoms, {free} free"
         return None
 
     def settle(
         self,
-        engine: Engine,
+        engine: EngineContext,
         market: Market,
         buy: OpenOrder,
         sell: OpenOrder,

@@ -11,7 +11,7 @@ order's hold and pre-trade check, every withdrawal and every trade's settlement.
   ``risk_params``, ``index_source``);
 - on every ``tick`` command: prices (index, premium EWMA, mark, volatility, collateral freeze while
   a market is not continuous), interest accrual, funding, the 10-second PnL settlement, and the
-  liquidation pass (:mod:`offchain.core.liquidator`); an ``index`` command runs prices and the
+  liquidation pass (:mod:`offchain.core.risk.liquidator`); an ``index`` command runs prices and the
   liquidation pass too. Nothing runs on a wake timer, so a rejected command never changes state.
 
 Spot orders of accounts without spot margin (the default) hold their free balance exactly like the
@@ -25,32 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from . import commands as C
-from .breaker import liquidation_cluster_ppm as _cluster_ppm
-from .events import IndexUpdated, Rejected
-from .fees import buy_hold
-from .funding import FundingParams, PremiumAverage, funding_payments
-from .hooks import Module
-from .lending import LendingPool, RateModel
-from .liquidation import LiquidationParams, liquidation_price
-from .liquidator import Liquidator
-from .margin import (
-    AssetRisk,
-    Health,
-    MarginTier,
-    MarketRisk,
-    Valuation,
-    WeightTier,
-    account_health,
-    default_taper,
-    default_tiers,
-    raise_own_token,
-)
-from .markets import CONTINUOUS, PERP, SPOT
-from .perps import Position, fill_notional, settle_all
-from .pricing import COLLATERAL_MARK_SOURCES, MarketPricing, validate_bands
-from .revalue import RiskMatrix
-from .riskcmds import (
+from offchain.core.messages import commands as C
+from offchain.core.messages.events import IndexUpdated, Rejected
+from offchain.core.messages.risk import (
     CollateralFrozen,
     CollateralUnfrozen,
     FundingPaid,
@@ -65,14 +42,39 @@ from .riskcmds import (
     SetLend,
     SetMargin,
 )
-from .riskparams import PPM, ConfigError, ceil_div, require
-from .spot import SpotRisk, free_balance_veto
+from offchain.core.model.fees import buy_hold
+from offchain.core.model.states import CONTINUOUS, PERP, SPOT
+from offchain.core.ports import Module
+from offchain.core.rejects import RejectCode as R
+from offchain.core.risk.funding import FundingParams, PremiumAverage, funding_payments
+from offchain.core.risk.lending import LendingPool, RateModel
+from offchain.core.risk.liquidation import LiquidationParams, liquidation_price
+from offchain.core.risk.liquidation import liquidation_cluster_ppm as _cluster_ppm
+from offchain.core.risk.liquidator import Liquidator
+from offchain.core.risk.margin import (
+    AssetRisk,
+    Health,
+    MarginTier,
+    MarketRisk,
+    Valuation,
+    WeightTier,
+    account_health,
+    default_taper,
+    default_tiers,
+    raise_own_token,
+)
+from offchain.core.risk.params import PPM, ConfigError, ceil_div, require
+from offchain.core.risk.perps import Position, fill_notional, settle_all
+from offchain.core.risk.pricing import COLLATERAL_MARK_SOURCES, MarketPricing, validate_bands
+from offchain.core.risk.revalue import RiskMatrix
+from offchain.core.risk.spot import SpotRisk, free_balance_veto
 
 if TYPE_CHECKING:
-    from .accounts import Account
-    from .engine import Engine, OpenOrder
-    from .events import Trade
-    from .markets import Market
+    from offchain.core.messages.events import Trade
+    from offchain.core.model.accounts import Account
+    from offchain.core.model.markets import Market
+    from offchain.core.model.orders import OpenOrder
+    from offchain.core.ports import EngineContext
 
 
 @dataclass(slots=True)
@@ -93,12 +95,12 @@ class RiskConfig:
         """Refuse an unknown mark source, non-positive intervals and bad liquidation parameters."""
         require(
             self.collateral_mark_source in COLLATERAL_MARK_SOURCES,
-            "bad_param",
+            R.BAD_PARAM,
             f"collateral_mark_source must be one of {COLLATERAL_MARK_SOURCES}",
         )
         for name in ("settle_interval_ms", "interest_interval_ms"):
-            require(getattr(self, name) > 0, "bad_param", f"{name} must be positive")
-        require(bool(self.insurance_account), "bad_param", "the insurance account needs a name")
+            require(getattr(self, name) > 0, R.BAD_PARAM, f"{name} must be positive")
+        require(bool(self.insurance_account), R.BAD_PARAM, "the insurance account needs a name")
         self.liquidation.validate()
 
 
@@ -153,9 +155,11 @@ class RiskModule(Module):
         self._valuation: Valuation | None = None
 
     # -- wiring ----------------------------------------------------------------------------------
-    def handlers(self, engine: Engine) -> dict[type, Any]:
-        """Install the cross-margin policy and return the wrapped and new command handlers."""
-        engine.risk = self.policy
+    def handlers(self, engine: EngineContext) -> dict[type, Any]:
+        """Return the wrapped and new command handlers (the engine must run `self.policy` as its risk
+        policy: the composition root, build.py, passes it in)."""
+        if engine.risk is not self.policy:
+            raise ValueError("the risk module needs its policy as the engine's risk: use build_engine")
         self.engine = engine
         core_asset = engine.handlers[C.AddAsset]
         core_market = engine.handlers[C.AddMarket]
@@ -314,7 +318,7 @@ class RiskModule(Module):
         self.dirty.clear()
 
     # -- registry handlers -------------------------------------------------------------------------
-    def _on_asset(self, engine: Engine, cmd: C.AddAsset, core: Any) -> list:
+    def _on_asset(self, engine: EngineContext, cmd: C.AddAsset, core: Any) -> list:
         if cmd.symbol in self.config.own_tokens and cmd.collateral_weight_ppm != 0:
             try:
                 raise_own_token(cmd.symbol)
@@ -336,13 +340,13 @@ class RiskModule(Module):
             taper = default_taper(weight, settle_unit)
         return AssetRisk(symbol, decimals, weight, taper, own_token=symbol in self.config.own_tokens)
 
-    def _on_market(self, engine: Engine, cmd: C.AddMarket, core: Any) -> list:
+    def _on_market(self, engine: EngineContext, cmd: C.AddMarket, core: Any) -> list:
         try:
             validate_bands(cmd.band_bps, cmd.impact_bps)
             if cmd.kind == PERP:
                 require(
                     cmd.quote == self.config.settlement_asset,
-                    "bad_market",
+                    R.BAD_MARKET,
                     f"a perpetual settles in {self.config.settlement_asset}, not {cmd.quote}",
                 )
         except ConfigError as err:
@@ -366,7 +370,7 @@ class RiskModule(Module):
         self.invalidate()
         return events
 
-    def _on_index(self, engine: Engine, cmd: C.Index) -> list:
+    def _on_index(self, engine: EngineContext, cmd: C.Index) -> list:
         rejected = engine.check_index(cmd)
         if rejected is not None:
             return [rejected]
@@ -387,28 +391,28 @@ class RiskModule(Module):
         self.invalidate()
         return [RiskConfigured(cmd.ts, scope, target, detail)]
 
-    def _on_margin(self, engine: Engine, cmd: SetMargin) -> list:
+    def _on_margin(self, engine: EngineContext, cmd: SetMargin) -> list:
         if cmd.account not in engine.accounts.by_name:
-            return [engine.reject(cmd, "unknown_account", f"no account {cmd.account!r}")]
+            return [engine.reject(cmd, R.UNKNOWN_ACCOUNT, f"no account {cmd.account!r}")]
         if not isinstance(cmd.enabled, bool):
-            return [engine.reject(cmd, "bad_param", "enabled must be true or false")]
+            return [engine.reject(cmd, R.BAD_PARAM, "enabled must be true or false")]
         self.margin[cmd.account] = cmd.enabled
         return self._configured(cmd, "margin", cmd.account, "on" if cmd.enabled else "off")
 
-    def _on_lend(self, engine: Engine, cmd: SetLend) -> list:
+    def _on_lend(self, engine: EngineContext, cmd: SetLend) -> list:
         if cmd.account not in engine.accounts.by_name:
-            return [engine.reject(cmd, "unknown_account", f"no account {cmd.account!r}")]
+            return [engine.reject(cmd, R.UNKNOWN_ACCOUNT, f"no account {cmd.account!r}")]
         if cmd.asset not in self.pools:
-            return [engine.reject(cmd, "unknown_asset", f"no asset {cmd.asset!r}", cmd.asset)]
+            return [engine.reject(cmd, R.UNKNOWN_ASSET, f"no asset {cmd.asset!r}", cmd.asset)]
         if not isinstance(cmd.enabled, bool):
-            return [engine.reject(cmd, "bad_param", "enabled must be true or false")]
+            return [engine.reject(cmd, R.BAD_PARAM, "enabled must be true or false")]
         self.pools[cmd.asset].set_opt_out(cmd.account, not cmd.enabled)
         return self._configured(cmd, "lend", f"{cmd.account}:{cmd.asset}", "on" if cmd.enabled else "off")
 
-    def _on_risk_asset(self, engine: Engine, cmd: RiskAsset) -> list:
+    def _on_risk_asset(self, engine: EngineContext, cmd: RiskAsset) -> list:
         old = self.assets.get(cmd.symbol)
         if old is None:
-            return [engine.reject(cmd, "unknown_asset", f"no asset {cmd.symbol!r}", cmd.symbol)]
+            return [engine.reject(cmd, R.UNKNOWN_ASSET, f"no asset {cmd.symbol!r}", cmd.symbol)]
         try:
             own = old.own_token if cmd.own_token is None else cmd.own_token
             require(own or cmd.symbol not in self.config.own_tokens, "own_token_collateral",
@@ -443,17 +447,17 @@ class RiskModule(Module):
         engine.assets[cmd.symbol].collateral_weight_ppm = new.weight_ppm
         return self._configured(cmd, "asset", cmd.symbol)
 
-    def _on_risk_market(self, engine: Engine, cmd: RiskMarket) -> list:
+    def _on_risk_market(self, engine: EngineContext, cmd: RiskMarket) -> list:
         ms = self.markets.get(cmd.symbol)
         if ms is None:
-            return [engine.reject(cmd, "unknown_market", f"no market {cmd.symbol!r}", cmd.symbol)]
+            return [engine.reject(cmd, R.UNKNOWN_MARKET, f"no market {cmd.symbol!r}", cmd.symbol)]
         market = engine.markets[cmd.symbol]
         try:
             quote_unit = engine.assets[market.quote].unit
             tiers = ms.risk.tiers
             if cmd.max_leverage is not None:
                 lev = _int(cmd.max_leverage)
-                require(0 < lev <= 50, "leverage_too_high", f"max leverage {lev} outside 1..50x")
+                require(0 < lev <= 50, R.LEVERAGE_TOO_HIGH, f"max leverage {lev} outside 1..50x")
                 tiers = default_tiers(lev, quote_unit)
             if cmd.tiers is not None:
                 tiers = tuple(MarginTier(_opt_int(up), _int(i), _int(m)) for up, i, m in cmd.tiers)
@@ -491,7 +495,7 @@ class RiskModule(Module):
         market.impact_bps = impact
         return self._configured(cmd, "market", cmd.symbol)
 
-    def _on_risk_params(self, engine: Engine, cmd: RiskParams) -> list:
+    def _on_risk_params(self, engine: EngineContext, cmd: RiskParams) -> list:
         c = self.config
         try:
             liq = _replace_some(
@@ -519,12 +523,12 @@ class RiskModule(Module):
             self.assets[cmd.own_token] = replace(self.assets[cmd.own_token], own_token=True)
         return self._configured(cmd, "params", "engine")
 
-    def _on_index_source(self, engine: Engine, cmd: IndexSource) -> list:
+    def _on_index_source(self, engine: EngineContext, cmd: IndexSource) -> list:
         ms = self.markets.get(cmd.symbol)
         if ms is None:
-            return [engine.reject(cmd, "unknown_market", f"no market {cmd.symbol!r}", cmd.symbol)]
+            return [engine.reject(cmd, R.UNKNOWN_MARKET, f"no market {cmd.symbol!r}", cmd.symbol)]
         if not isinstance(cmd.source, str) or not cmd.source:
-            return [engine.reject(cmd, "bad_source", "an index source needs a name", cmd.symbol)]
+            return [engine.reject(cmd, R.BAD_SOURCE, "an index source needs a name", cmd.symbol)]
         try:
             ms.pricing.configure_source(cmd.source, cmd.weight, cmd.max_age_ms)
         except (ConfigError, TypeError) as err:
@@ -532,7 +536,7 @@ class RiskModule(Module):
         return self._configured(cmd, "index_source", f"{cmd.symbol}:{cmd.source}")
 
     # -- trades ------------------------------------------------------------------------------------
-    def on_trade(self, engine: Engine, market: Market, trade: Trade, out: list) -> None:
+    def on_trade(self, engine: EngineContext, market: Market, trade: Trade, out: list) -> None:
         """Report perp positions after a fill; give a market without a price its first one."""
         self.dirty.add(trade.maker)
         self.dirty.add(trade.taker)
@@ -550,7 +554,7 @@ class RiskModule(Module):
                 out.append(PositionChanged(trade.ts, name, market.symbol, pos.qty, pos.entry, pos.quote_open))
 
     # -- time --------------------------------------------------------------------------------------
-    def on_tick(self, engine: Engine, ts: int, out: list) -> None:
+    def on_tick(self, engine: EngineContext, ts: int, out: list) -> None:
         """Prices, interest, funding, the 10-second settlement and the liquidation pass, in order."""
         for symbol in sorted(self.markets):
             self._update_market_price(engine, engine.markets[symbol], self.markets[symbol], ts, out)
@@ -561,7 +565,7 @@ class RiskModule(Module):
         self.liquidator.run(engine, ts, out)
 
     def _update_market_price(
-        self, engine: Engine, market: Market, ms: MarketState, ts: int, out: list
+        self, engine: EngineContext, market: Market, ms: MarketState, ts: int, out: list
     ) -> None:
         pricing = ms.pricing
         if self.config.collateral_mark_source == "mark":
@@ -584,7 +588,7 @@ class RiskModule(Module):
         if ms.kind == PERP and market.state == CONTINUOUS:
             ms.premium.sample(ts, pricing.premium_ppm())
 
-    def _credit(self, engine: Engine, account: str, asset: str, amount: int) -> None:
+    def _credit(self, engine: EngineContext, account: str, asset: str, amount: int) -> None:
         if amount:
             acct = engine.accounts.open(account)
             if amount > 0:
@@ -593,7 +597,7 @@ class RiskModule(Module):
                 engine.accounts.debit(acct, asset, -amount)
             self.dirty.add(account)
 
-    def _accrue_interest(self, engine: Engine, ts: int, out: list) -> None:
+    def _accrue_interest(self, engine: EngineContext, ts: int, out: list) -> None:
         accounts = engine.accounts.by_name
         for asset in sorted(self.pools):
             pool = self.pools[asset]
@@ -620,7 +624,7 @@ class RiskModule(Module):
                 )
             )
 
-    def _fund(self, engine: Engine, ts: int, out: list) -> None:
+    def _fund(self, engine: EngineContext, ts: int, out: list) -> None:
         settle = self.config.settlement_asset
         for symbol in sorted(self.markets):
             ms = self.markets[symbol]
@@ -646,7 +650,7 @@ class RiskModule(Module):
                 paid = sum(d for d in deltas.values() if d > 0)
                 out.append(FundingPaid(ts, symbol, rate, premium, mark, paid))
 
-    def _settle(self, engine: Engine, ts: int, out: list) -> None:
+    def _settle(self, engine: EngineContext, ts: int, out: list) -> None:
         if self.last_settle_ts is not None and ts - self.last_settle_ts < self.config.settle_interval_ms:
             return
         self.last_settle_ts = ts
@@ -662,7 +666,7 @@ class RiskModule(Module):
                 out.append(PnlSettled(ts, symbol, mark, len(pnl), sum(pnl.values())))
 
     def settle_accounts(
-        self, engine: Engine, symbol: str, accounts: list[str], mark: int, ts: int, out: list
+        self, engine: EngineContext, symbol: str, accounts: list[str], mark: int, ts: int, out: list
     ) -> None:
         """Realise the given accounts' PnL in ``symbol`` into the settlement asset at ``mark``.
 
@@ -823,7 +827,7 @@ class CrossMarginPolicy:
 
     def check_order(
         self,
-        engine: Engine,
+        engine: EngineContext,
         market: Market,
         acct: Account,
         order: OpenOrder,
@@ -840,12 +844,12 @@ class CrossMarginPolicy:
                 reduces = (pos < 0) if order.is_buy else (pos > 0)
                 if not reduces or qty > abs(pos):
                     return (
-                        "reduce_only_would_increase",
+                        R.REDUCE_ONLY_WOULD_INCREASE,
                         f"position {pos}: this order would not only reduce it",
                     )
             return self._margin_check(market, acct, order, price, qty, borrow=False)
         if order.reduce_only:
-            return "reduce_only_spot", "reduce-only applies to perpetual positions, not spot"
+            return R.REDUCE_ONLY_SPOT, "reduce-only applies to perpetual positions, not spot"
         if not m.margin.get(acct.name, m.config.spot_margin_default):  # `margin_enabled`, written out
             # the spot policy's check, of which only the free balance is left to ask here (its test
             # written out: `free_balance_veto` words the refusal)
@@ -857,7 +861,7 @@ class CrossMarginPolicy:
         return self._margin_check(market, acct, order, price, qty, borrow=True)
 
     def check_withdraw(
-        self, engine: Engine, acct: Account, asset: str, amount: int
+        self, engine: EngineContext, acct: Account, asset: str, amount: int
     ) -> tuple[str, str] | None:
         """Refuse with negative equity; otherwise free balance (no margin) or margin and pool room."""
         m = self.module
@@ -866,7 +870,7 @@ class CrossMarginPolicy:
         positions = m.positions_of(acct.name)
         before = account_health(acct.balance, positions, v)
         if before.equity < 0:
-            return "negative_equity", f"the account's value is {before.equity}: no withdrawal until it is not"
+            return R.NEGATIVE_EQUITY, f"the account's value is {before.equity}: no withdrawal until it is not"
         if not m.margin_enabled(acct.name):
             veto = self.spot.check_withdraw(engine, acct, asset, amount)
             if veto is not None or not m.exposed(acct):
@@ -876,14 +880,14 @@ class CrossMarginPolicy:
         after = account_health(balances, positions, v)
         if after.free < 0:
             return (
-                "insufficient_margin",
+                R.INSUFFICIENT_MARGIN,
                 f"after it the account value {after.equity} is below {after.initial}",
             )
         return self._borrow_room(acct.balance, balances)
 
     def settle(
         self,
-        engine: Engine,
+        engine: EngineContext,
         market: Market,
         buy: OpenOrder,
         sell: OpenOrder,
@@ -951,7 +955,7 @@ class CrossMarginPolicy:
             self.module.invalidate()
 
     def liquidation_cluster_ppm(
-        self, engine: Engine, market: Market, price: int, reach_ppm: int
+        self, engine: EngineContext, market: Market, price: int, reach_ppm: int
     ) -> int | None:
         """LCE: the share (ppm) of the market's open interest liquidatable within ``reach_ppm`` of ``price``."""
         m = self.module
@@ -1012,7 +1016,7 @@ class CrossMarginPolicy:
         after = account_health(balances, positions, v)
         if after.free < 0 and not (after.initial < before.initial and after.free >= before.free):
             return (
-                "insufficient_margin",
+                R.INSUFFICIENT_MARGIN,
                 f"with its open orders filled the account value {after.equity} is below the initial margin {after.initial}",
             )
         if borrow:
@@ -1045,7 +1049,7 @@ class CrossMarginPolicy:
             room = m.pools[asset].borrow_room(supplied, borrowed)
             if more > room:
                 return (
-                    "insufficient_liquidity",
+                    R.INSUFFICIENT_LIQUIDITY,
                     f"borrowing {more} {asset} atoms, the pool has {room} to lend",
                 )
         return None
@@ -1067,15 +1071,15 @@ def _price_if_missing(v: Valuation, m: RiskModule, market: Market, price: int) -
     return v
 
 
-def _refused(engine: Engine, cmd: Any, err: Exception, ref: str) -> Rejected:
+def _refused(engine: EngineContext, cmd: Any, err: Exception, ref: str) -> Rejected:
     if isinstance(err, ConfigError):
         return engine.reject(cmd, err.code, err.message, ref)
-    return engine.reject(cmd, "bad_param", str(err), ref)
+    return engine.reject(cmd, R.BAD_PARAM, str(err), ref)
 
 
 def _int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError("bad_param", f"expected an integer, got {value!r}")
+        raise ConfigError(R.BAD_PARAM, f"expected an integer, got {value!r}")
     return value
 
 

@@ -1,0 +1,1 @@
+"""Matching: the order book, order validation, the order handlers (take, fill, STP), the call auction."""

@@ -1,0 +1,158 @@
+"""The circuit breaker's commands, events and wire parsers (see docs/engine.md, "Circuit breaker")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+from offchain.core.messages import commands as C
+from offchain.core.messages.events import register as register_event
+from offchain.core.messages.wire import CommandFormatError, scale, wire
+from offchain.core.model.breaker_params import BreakerParams
+from offchain.core.rejects import RejectCode as R
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class DesignateDlp:
+    """Operator: let an account use the priority deposit channel (``designated=False`` revokes)."""
+
+    CMD: ClassVar[str] = "dlp"
+    ts: int
+    account: str
+    designated: bool = True
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class DlpDeposit:
+    """A designated liquidity provider's deposit, credited at once while ``symbol`` is halted."""
+
+    CMD: ClassVar[str] = "dlp_deposit"
+    ts: int
+    account: str
+    symbol: str
+    asset: str
+    amount: int
+    ref: str = ""
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class SetBreaker:
+    """Operator: change a market's breaker parameters (names and units of ``BreakerParams``)."""
+
+    CMD: ClassVar[str] = "breaker"
+    ts: int
+    symbol: str
+    changes: dict = field(default_factory=dict)
+
+
+@wire("dlp")
+def _wire_dlp(r, ts: int, engine: Any) -> DesignateDlp:
+    designated = r.get("designated", True)
+    if not isinstance(designated, bool):
+        raise CommandFormatError(f"dlp: designated must be true or false, got {designated!r}")
+    return DesignateDlp(ts, r.text("account"), designated)
+
+
+@wire("dlp_deposit")
+def _wire_dlp_deposit(r, ts: int, engine: Any) -> Any:
+    symbol = r.text("symbol")
+    account, asset, amount = r.text("account"), r.text("asset"), r.req("amount")
+    ref = r.text("ref", "") or ""
+    if asset not in engine.assets:
+        return C.Invalid(ts, "dlp_deposit", account, R.UNKNOWN_ASSET, f"no asset {asset!r}")
+    atoms = scale(amount, engine.assets[asset].decimals, "dlp_deposit.amount")
+    if atoms is None:
+        return C.Invalid(ts, "dlp_deposit", account, R.BAD_AMOUNT, f"{amount} is finer than {asset}'s unit")
+    return DlpDeposit(ts, account, symbol, asset, atoms, ref)
+
+
+@wire("breaker")
+def _wire_breaker(r, ts: int, engine: Any) -> SetBreaker:
+    symbol = r.text("symbol")
+    changes = r.req("set")
+    if not isinstance(changes, dict) or not changes:
+        raise CommandFormatError("breaker: 'set' must be an object of parameter: value")
+    known = {f.name for f in fields(BreakerParams)}
+    for name, value in changes.items():
+        if name not in known:
+            raise CommandFormatError(f"breaker: unknown parameter {name!r}")
+        if name == "enabled":
+            if not isinstance(value, bool):
+                raise CommandFormatError("breaker: enabled must be true or false")
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise CommandFormatError(f"breaker: {name} must be an integer, got {value!r}")
+    return SetBreaker(ts, symbol, dict(changes))
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class BreakerTransition:
+    """A market's breaker moved: the reason and the metrics (ppm; None = not measurable)."""
+
+    EVENT: ClassVar[str] = "breaker"
+    ts: int
+    symbol: str
+    from_state: str
+    to_state: str
+    reason: str
+    metrics: dict
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class IndicativePrice:
+    """During cool-down and call phase: what the auction would do now (price None: no cross)."""
+
+    EVENT: ClassVar[str] = "indicative"
+    ts: int
+    symbol: str
+    state: str
+    price: int | None
+    volume: int
+    surplus: int
+    bid_depth: int
+    ask_depth: int
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class AuctionUncrossed:
+    """The reopening auction's result: one price, the volume and trades it executed."""
+
+    EVENT: ClassVar[str] = "auction"
+    ts: int
+    symbol: str
+    price: int | None
+    volume: int
+    surplus: int
+    trades: int
+    reference: int | None
+
+
+# -- the module -----------------------------------------------------------------------------------
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class DlpDesignated:
+    EVENT: ClassVar[str] = "dlp"
+    ts: int
+    account: str
+    designated: bool
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class BreakerParamsSet:
+    EVENT: ClassVar[str] = "breaker_params"
+    ts: int
+    symbol: str
+    changes: dict

@@ -1,0 +1,1 @@
+"""The data the rules work on: assets and markets, accounts, orders, trading states, fee schedules."""

@@ -1,0 +1,1 @@
+"""The treasury: what the daemon owes the chain (withdrawals, bad-debt cover, protocol pause)."""
