@@ -44,7 +44,7 @@ class CoreBookDriver:
     """`offchain.core.matching.book.Book` behind the four calls every book in the benchmarks gets."""
 
     name = "breakwater book"
-    semantics = "native IOC, native move (loses priority, may trade), STP check on every fill"
+    semantics = "native IOC, move = remove + place (loses priority, may trade), STP check on every fill"
 
     def __init__(self) -> None:
         self.book = Book()
@@ -52,10 +52,20 @@ class CoreBookDriver:
         self.steps: list = []
 
     def gtc(self, oid: int, side: int, price: int, qty: int, user: int) -> None:
-        steps = self.steps
-        self.book.place(Order(oid, user, side == BUY, price, qty), CANCEL_TAKER, steps)
-        if steps:
-            steps.clear()
+        self._place(Order(oid, user, side == BUY, price, qty))
+
+    def _place(self, order: Order) -> None:
+        """Match a limit order, then rest what is left unless STP ended it (the book's public calls)."""
+        book = self.book
+        is_buy = order.is_buy
+        if book.crosses(is_buy, order.price):
+            steps = self.steps
+            order.qty = book.match(is_buy, order.price, order.qty, order.owner, CANCEL_TAKER, steps)
+            if steps:
+                steps.clear()
+            if not order.qty or book.taker_cancelled:
+                return
+        book.add(order)
 
     def ioc(self, oid: int, side: int, price: int, qty: int, user: int) -> None:
         steps = self.steps
@@ -67,10 +77,10 @@ class CoreBookDriver:
         self.book.remove(self.orders[oid])
 
     def move(self, oid: int, price: int) -> None:
-        steps = self.steps
-        self.book.move(self.orders[oid], price, CANCEL_TAKER, steps)
-        if steps:
-            steps.clear()
+        order = self.orders[oid]
+        self.book.remove(order)  # a move loses priority and may trade: remove, then place again
+        order.price = price
+        self._place(order)
 
     def resting(self) -> RestingSummary:
         book = self.book

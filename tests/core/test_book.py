@@ -68,12 +68,29 @@ def test_match_stops_at_the_limit_price():
     assert book.best_bid() == 98
 
 
-def test_move_loses_priority_and_reduce_keeps_it():
+def place(book: Book, order: Order, stp: str, steps: list) -> int:
+    """A limit order through the book's public calls: match what crosses, rest the rest."""
+    if book.crosses(order.is_buy, order.price):
+        order.qty = book.match(order.is_buy, order.price, order.qty, order.owner, stp, steps)
+        if not order.qty or book.taker_cancelled:
+            return 0
+    book.add(order)
+    return order.qty
+
+
+def move(book: Book, order: Order, price: int, stp: str, steps: list) -> int:
+    """Re-price a resting order: remove it, then place it again (it loses priority, may trade)."""
+    book.remove(order)
+    order.price = price
+    return place(book, order, stp, steps)
+
+
+def test_move_loses_priority_and_shrinking_keeps_it():
     book = Book()
     first, second = resting(book, (1, "a", False, 100, 5), (2, "b", False, 100, 5))
-    book.move(first, 100, CANCEL_TAKER, [])  # same price, still to the back
+    move(book, first, 100, CANCEL_TAKER, [])  # same price, still to the back
     assert [o.oid for o in book.level(False, 100)] == [2, 1]
-    book.reduce(second, 2)
+    second.qty = 2  # a size decrease is done in place (the engine's amend)
     assert [o.oid for o in book.level(False, 100)] == [2, 1]
 
 
@@ -81,7 +98,7 @@ def test_move_across_the_spread_trades_and_rests_the_rest():
     book = Book()
     bid, ask = resting(book, (1, "buyer", True, 99, 5), (2, "seller", False, 101, 3))
     steps = []
-    assert book.move(bid, 101, CANCEL_TAKER, steps) == 2
+    assert move(book, bid, 101, CANCEL_TAKER, steps) == 2
     assert [(m.oid, p, q) for m, p, q in steps] == [(2, 101, 3)]
     assert book.best_bid() == 101 and book.best_ask() is None and book.get(1) is bid
 
@@ -132,7 +149,7 @@ def test_fill_preview_equals_the_match_and_the_book_never_rests_crossed(ops):
     for op, owner, is_buy, price, qty, stp in ops:
         oid += 1
         if op == "add":
-            book.place(Order(oid, owner, is_buy, price, qty), stp, [])
+            place(book, Order(oid, owner, is_buy, price, qty), stp, [])
         elif op == "take":
             preview = book.fillable(is_buy, price, qty, owner, stp)
             steps = []
@@ -144,7 +161,7 @@ def test_fill_preview_equals_the_match_and_the_book_never_rests_crossed(ops):
             if op == "cancel":
                 book.remove(target)
             else:
-                book.move(target, price, stp, [])
+                move(book, target, price, stp, [])
         assert not book.is_crossed()
         assert all(o.qty > 0 for o in book.orders.values())
         in_levels = sum(len(lv) for lv in book.bids.values()) + sum(len(lv) for lv in book.asks.values())

@@ -16,7 +16,6 @@ from offchain.core.risk.liquidation import (
     liquidation_price,
     liquidation_prices,
     min_reduction,
-    pick_position,
     target_reached,
 )
 from offchain.core.risk.margin import AssetRisk, Health, MarketRisk, Valuation, account_health, default_tiers
@@ -83,14 +82,6 @@ def test_liquidation_parameters_refuse_negative_values():
         assert err.code == "negative_rate"
     else:
         raise AssertionError("a negative buffer was accepted")
-
-
-def test_largest_requirement_is_reduced_first():
-    v = valuation()
-    positions = {"BTC-PERP": Position(BTC, -60_000 * USDC), "ETH-PERP": Position(5 * E18, -15_000 * USDC)}
-    assert pick_position(positions, v) == "BTC-PERP"  # 60k x 1 % = 600 against 15k x 2.5 % = 375
-    positions["ETH-PERP"] = Position(30 * E18, -90_000 * USDC)
-    assert pick_position(positions, v) == "ETH-PERP"
 
 
 def test_adl_ranks_profit_times_leverage_first():

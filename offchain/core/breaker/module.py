@@ -34,14 +34,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from offchain.core.breaker.rule import (
-    AUCTION,
-    CONTINUOUS,
-    COOLDOWN,
-    HALTED,
-    PPM,
     Breaker,
-    BreakerError,
-    BreakerParams,
     MarketMonitor,
     Metrics,
     Transition,
@@ -58,8 +51,11 @@ from offchain.core.messages.breaker import (
     IndicativePrice,
     SetBreaker,
 )
+from offchain.core.model.breaker_params import BreakerError, BreakerParams
+from offchain.core.model.states import AUCTION, CONTINUOUS, COOLDOWN, HALTED
 from offchain.core.ports import Module
 from offchain.core.rejects import RejectCode as R
+from offchain.core.units import PPM, mid_or_none
 
 if TYPE_CHECKING:
     from offchain.core.messages.events import Trade
@@ -240,7 +236,7 @@ class BreakerModule(Module):
         if monitor is None:
             monitor = self._ensure(market)[1]
         ts = trade.ts
-        monitor.range.add(ts, trade.price)  # `monitor.on_trade`, written out: every trade
+        monitor.range.add(ts, trade.price)  # the V_P window hears every trade
         tid = engine.next_tid  # the same for every trade of one command
         if tid == self._judged_tid and sym == self._judged_symbol:
             return
@@ -585,9 +581,7 @@ class _BookView:
             ask = next(
                 _skip(_prices(self.book, False), 0 if self.consumed_side else self.consumed_levels), None
             )
-        if bid is None or ask is None:
-            return None
-        return (bid + ask) // 2
+        return mid_or_none(bid, ask)
 
 
 def _band(index: int | None, params: BreakerParams, high: int | None, low: int | None) -> tuple[int, float]:

@@ -605,9 +605,6 @@ class MarketMonitor:
             return None
         return self.benchmark.median() or None
 
-    def on_trade(self, ts: int, price: int) -> None:
-        self.range.add(ts, price)
-
     def on_mid(self, ts: int, mid: int | None) -> None:
         if mid is not None:
             self.twap.add(ts, mid)

@@ -9,7 +9,8 @@ slot and, for a new price, one level dict.
 
 `match` is the only place where orders cross. It reports fills and self-trade cancellations into a list
 that the caller owns, so the engine settles money after the book has moved (and the book stays usable on
-its own, which is how `bench/book_core.py` measures it).
+its own, which is how `bench/book_core.py` measures it, through `crosses`, `match`, `add` and
+`remove`).
 """
 
 from __future__ import annotations
@@ -174,10 +175,6 @@ class Book:
                 else:
                     del keys[bisect_left(keys, k)]
 
-    def reduce(self, order: Order, qty: int) -> None:
-        """Shrink a resting order in place; it keeps its time priority (0 < qty < order.qty)."""
-        order.qty = qty
-
     def crosses(self, is_buy: bool, price: int) -> bool:
         """Return True when a limit order at `price` would take liquidity."""
         if is_buy:
@@ -250,103 +247,3 @@ class Book:
         return qty
 
     # -- a book on its own: what a venue without an engine would call ---------------------------------
-    # `place` and `move` are `match` + `add` (and `remove` + `place`) written out in one function each:
-    # they are the hot path of the exchange-core mix, where a call costs as much as the work.
-    def place(self, order: Order, stp: str, steps: list) -> int:
-        """Match a new limit order, then rest what is left unless STP ended it; return its open qty."""
-        price = order.price
-        oid = order.oid
-        if order.is_buy:
-            keys = self._ask_keys
-            if keys and price >= -keys[-1]:
-                qty = order.qty = self.match(True, price, order.qty, order.owner, stp, steps)
-                if not qty or self.taker_cancelled:
-                    return 0
-            lv = self.bids.get(price)
-            if lv is None:
-                lv = self.bids[price] = {}
-                keys = self._bid_keys
-                if not keys or price > keys[-1]:
-                    keys.append(price)
-                else:
-                    insort(keys, price)
-        else:
-            keys = self._bid_keys
-            if keys and price <= keys[-1]:
-                qty = order.qty = self.match(False, price, order.qty, order.owner, stp, steps)
-                if not qty or self.taker_cancelled:
-                    return 0
-            lv = self.asks.get(price)
-            if lv is None:
-                lv = self.asks[price] = {}
-                keys = self._ask_keys
-                k = -price
-                if not keys or k > keys[-1]:
-                    keys.append(k)
-                else:
-                    insort(keys, k)
-        lv[oid] = order
-        self.orders[oid] = order
-        return order.qty
-
-    def move(self, order: Order, price: int, stp: str, steps: list) -> int:
-        """Re-price a resting order: it loses priority and takes liquidity if it now crosses."""
-        oid = order.oid
-        old = order.price
-        order.price = price
-        if order.is_buy:
-            side = self.bids
-            lv = side[old]
-            del lv[oid]
-            if not lv:
-                del side[old]
-                keys = self._bid_keys
-                if keys[-1] == old:
-                    keys.pop()
-                else:
-                    del keys[bisect_left(keys, old)]
-            keys = self._ask_keys
-            if keys and price >= -keys[-1]:
-                del self.orders[oid]
-                qty = order.qty = self.match(True, price, order.qty, order.owner, stp, steps)
-                if not qty or self.taker_cancelled:
-                    return 0
-                self.orders[oid] = order
-            lv = side.get(price)
-            if lv is None:
-                lv = side[price] = {}
-                keys = self._bid_keys
-                if not keys or price > keys[-1]:
-                    keys.append(price)
-                else:
-                    insort(keys, price)
-        else:
-            side = self.asks
-            lv = side[old]
-            del lv[oid]
-            if not lv:
-                del side[old]
-                keys = self._ask_keys
-                k = -old
-                if keys[-1] == k:
-                    keys.pop()
-                else:
-                    del keys[bisect_left(keys, k)]
-            keys = self._bid_keys
-            if keys and price <= keys[-1]:
-                del self.orders[oid]
-                qty = order.qty = self.match(False, price, order.qty, order.owner, stp, steps)
-                if not qty or self.taker_cancelled:
-                    return 0
-                self.orders[oid] = order
-            lv = side.get(price)
-            if lv is None:
-                lv = side[price] = {}
-                keys = self._ask_keys
-                k = -price
-                if not keys or k > keys[-1]:
-                    keys.append(k)
-                else:
-                    insort(keys, k)
-        lv[oid] = order
-        return order.qty

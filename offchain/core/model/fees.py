@@ -14,7 +14,8 @@ buy order takes up front (`buy_hold`) always covers what it can be charged.
 
 from __future__ import annotations
 
-PPM = 1_000_000
+from offchain.core.units import PPM
+
 DAY_MS = 86_400_000
 WINDOW_DAYS = 30
 VOLUME_DECIMALS = 6  # 30-day volume is counted in quote notional scaled to 6 decimals (USD-stable quotes)
@@ -87,7 +88,7 @@ def buy_hold(price: int, qty: int, unit: int, fee_acc: int, fee_paid: int, max_p
     `fee_acc`/`fee_paid` are the order's fee accumulator and what it has paid; `max_ppm` is the largest
     non-negative rate it can be charged. Fill by fill, the hold taken never falls below this amount.
     """
-    # `riskparams.ceil_div` written out (every buy order and every fill of one comes here)
+    # `units.ceil_div` inlined (every buy order and every fill of one comes here; tests/core/test_units.py)
     notional = -(-price * qty // unit)
     return notional - ((-fee_acc - notional * max_ppm) // PPM) - fee_paid
 

@@ -3,8 +3,8 @@
 The flow the engine runs (SPEC §3 "Liquidation"); this module only decides, it never mutates:
 
 1. an account whose exact equity is below its maintenance requirement is liquidated
-   (:func:`needs_liquidation`); its orders are cancelled;
-2. its largest risk (:func:`pick_position`) is reduced through the book with IOC orders inside the
+   (`Health.below_maintenance`); its orders are cancelled;
+2. its largest risk (`Liquidator._pick`) is reduced through the book with IOC orders inside the
    impact band, by the least amount (:func:`min_reduction`) that brings it back to
    ``equity >= initial x (1 + buffer)`` (:func:`target_reached`);
 3. what the book will not take goes to the backstop account at the bankruptcy price
@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from offchain.core.risk.margin import Health, Valuation, account_health, requirement
+from offchain.core.risk.margin import Health, Valuation, account_health
 from offchain.core.risk.params import PPM, ceil_div, require_ppm
 from offchain.core.risk.perps import Position
 
@@ -37,11 +37,6 @@ class LiquidationParams:
         """Refuse negative or absurd values."""
         require_ppm("buffer_ppm", self.buffer_ppm)
         require_ppm("liquidation fee_ppm", self.fee_ppm, hi=100_000)
-
-
-def needs_liquidation(health: Health) -> bool:
-    """True when the account is below its maintenance requirement."""
-    return health.below_maintenance
 
 
 def target_reached(health: Health, buffer_ppm: int) -> bool:
@@ -86,20 +81,6 @@ def min_reduction(size: int, lot: int, ok: Callable[[int], bool]) -> int:
         else:
             lo = mid
     return min(hi * lot, size)
-
-
-def pick_position(positions: Mapping[str, Position], v: Valuation) -> str | None:
-    """Return the market whose position carries the largest maintenance requirement."""
-    best: tuple[int, str] | None = None
-    for symbol in sorted(positions):
-        pos = positions[symbol]
-        if pos.qty == 0:
-            continue
-        notional = pos.notional(v.market_mark[symbol], v.market_unit[symbol])
-        key = (requirement(notional, v.markets[symbol].tiers, False), symbol)
-        if best is None or key[0] > best[0]:
-            best = key
-    return None if best is None else best[1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,8 +46,9 @@ from offchain.core.risk.liquidation import (
     target_reached,
 )
 from offchain.core.risk.margin import Valuation, account_health, requirement
-from offchain.core.risk.params import BPS, ceil_div
+from offchain.core.risk.params import ceil_div
 from offchain.core.risk.perps import Position, fill_notional
+from offchain.core.units import impact_limit, on_tick_inward
 
 if TYPE_CHECKING:
     from offchain.core.model.accounts import Account
@@ -206,10 +207,8 @@ class Liquidator:
         if size < max(market.min_qty, 1) or ref is None:
             return 0
         is_buy = qty < 0
-        if is_buy:
-            limit = ref * (BPS + market.impact_bps) // BPS // market.tick * market.tick
-        else:
-            limit = ceil_div(ceil_div(ref * (BPS - market.impact_bps), BPS), market.tick) * market.tick
+        # the impact band's one rounding (inward, `units.impact_limit`), then onto the tick grid
+        limit = on_tick_inward(impact_limit(ref, market.impact_bps, is_buy), market.tick, is_buy)
         if limit <= 0:
             return 0
         start = len(out)

@@ -68,6 +68,7 @@ from offchain.core.risk.perps import Position, fill_notional, settle_all
 from offchain.core.risk.pricing import COLLATERAL_MARK_SOURCES, MarketPricing, validate_bands
 from offchain.core.risk.revalue import RiskMatrix
 from offchain.core.risk.spot import SpotRisk, free_balance_veto
+from offchain.core.units import mid_or_none
 
 if TYPE_CHECKING:
     from offchain.core.messages.events import Trade
@@ -125,10 +126,7 @@ def local_price(market: Market) -> int | None:
     """Return the local book's price: the last trade, else the mid, else None."""
     if market.last_price is not None:
         return market.last_price
-    bid, ask = market.book.best_bid(), market.book.best_ask()
-    if bid is not None and ask is not None:
-        return (bid + ask) // 2
-    return None
+    return mid_or_none(market.book.best_bid(), market.book.best_ask())
 
 
 class RiskModule(Module):

@@ -9,9 +9,8 @@ outside them is refused with a :class:`ConfigError` before it can touch state.
 from __future__ import annotations
 
 from offchain.core.rejects import RejectCode as R
+from offchain.core.units import BPS, PPM, ceil_div  # noqa: F401  (the one definition)
 
-PPM = 1_000_000
-BPS = 10_000
 YEAR_MS = 365 * 24 * 3600 * 1000
 
 # Outer bounds of what a parameter may be set to; beyond them a setting is a typo or an attack.
@@ -59,8 +58,3 @@ def require_band(name: str, value: int, limit: int) -> None:
 def clamp(value: int, lo: int, hi: int) -> int:
     """Clamp ``value`` into ``[lo, hi]``."""
     return lo if value < lo else hi if value > hi else value
-
-
-def ceil_div(a: int, b: int) -> int:
-    """Integer ceiling of ``a / b`` for ``b > 0``."""
-    return -((-a) // b)
