@@ -8,14 +8,13 @@ belongs to one instant; they never change engine state.
 
 from __future__ import annotations
 
-import copy
-from collections import deque
 from typing import Any
 
 from offchain.chain.early_warning import GAUGES
-from offchain.core.breaker.rule import PriceRange, snapshot_metrics
+from offchain.core.breaker.readmodel import BreakerReadModel
 from offchain.core.messages.codec import format_price, format_qty, format_units
 from offchain.core.risk.lending import utilisation_ppm
+from offchain.core.units import mid_or_none
 
 DEFAULT_DEPTH = 20
 RATES_TTL_MS = 5_000
@@ -47,8 +46,7 @@ def qty(engine: Any, symbol: str, value: int | None) -> str | None:
 
 
 def mid_of(book: Any) -> int | None:
-    bid, ask = book.best_bid(), book.best_ask()
-    return None if bid is None or ask is None else (bid + ask) // 2
+    return mid_or_none(book.best_bid(), book.best_ask())
 
 
 # -- markets and books ------------------------------------------------------------------------------
@@ -279,33 +277,11 @@ METRICS = {
 
 
 def live_metrics(engine: Any, breaker_module: Any, market: Any, ts: int) -> dict:
-    """The five metrics of a market now, in ppm (None: not measurable), without changing state.
-
-    The breaker's probe expires old prices from its 5-minute range as it reads it; here it reads
-    a copy of that window, so that looking at the dashboard never changes the engine's state hash.
-    """
-    from offchain.core.breaker import module as bm
-
-    symbol = market.symbol
-    monitor = breaker_module.monitors.get(symbol)
-    breaker = breaker_module.breakers.get(symbol)
-    if monitor is None or breaker is None:
+    """The five metrics of a market now, in ppm (None: not measurable), without changing state
+    (the breaker's read model probes a detached copy of its windows)."""
+    m = BreakerReadModel(breaker_module, engine).live_metrics(market.symbol, ts)
+    if m is None:
         return dict.fromkeys(METRICS)
-    shadow = copy.copy(monitor)
-    shadow.range = PriceRange(monitor.range.window_ms)
-    shadow.range._max = deque(monitor.range._max)
-    shadow.range._min = deque(monitor.range._min)
-    view = bm._BookView(market.book)
-    probe = shadow.probe(
-        ts,
-        breaker_module._local_price(market, breaker.state),
-        market.index_price,
-        view.bid_levels,
-        view.ask_levels,
-        view.mid(),
-        bm._lce_source(engine, market),
-    )
-    m = snapshot_metrics(probe)
     return {"cvd": m.cvd_ppm, "rl": m.rl_ppm, "si": m.si_ppm, "vp": m.vp_ppm, "lce": m.lce_ppm}
 
 

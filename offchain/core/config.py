@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from offchain.core.model.breaker_params import BreakerParams
 from offchain.core.model.fees import FeeSchedule
-from offchain.core.risk.module import RiskConfig
+from offchain.core.risk.state import RiskConfig
 
 
 @dataclass(frozen=True)

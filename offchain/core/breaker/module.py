@@ -30,9 +30,9 @@ one) and released when continuous trading resumes.
 from __future__ import annotations
 
 from dataclasses import fields
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from offchain.core.breaker.readmodel import BookView
 from offchain.core.breaker.rule import (
     Breaker,
     MarketMonitor,
@@ -55,7 +55,7 @@ from offchain.core.model.breaker_params import BreakerError, BreakerParams
 from offchain.core.model.states import AUCTION, CONTINUOUS, COOLDOWN, HALTED
 from offchain.core.ports import Module
 from offchain.core.rejects import RejectCode as R
-from offchain.core.units import PPM, mid_or_none
+from offchain.core.units import PPM
 
 if TYPE_CHECKING:
     from offchain.core.messages.events import Trade
@@ -130,7 +130,7 @@ class BreakerModule(Module):
 
     def _probe(self, engine: EngineContext, market: Market, ts: int, price: int | None, book=None):
         monitor = self._ensure(market)[1]
-        book = book or _BookView(market.book)
+        book = book or BookView(market.book)
         return monitor.probe(
             ts,
             price,
@@ -141,7 +141,7 @@ class BreakerModule(Module):
             self.lce_source(engine, market),
         )
 
-    def _local_price(self, market: Market, state: str) -> int | None:
+    def local_price(self, market: Market, state: str) -> int | None:
         """The price judged against the index: last trade in continuous trading; while halted, the
         price the book would uncross at (else its mid, else the last trade)."""
         book = market.book
@@ -150,10 +150,10 @@ class BreakerModule(Module):
                 ind = _indicative(market, self._reference(market))
                 if ind.price is not None:
                     return ind.price
-            mid = _BookView(book).mid()
+            mid = BookView(book).mid()
             if mid is not None:
                 return mid
-        return market.last_price if market.last_price is not None else _BookView(book).mid()
+        return market.last_price if market.last_price is not None else BookView(book).mid()
 
     def _reference(self, market: Market) -> int | None:
         """The auction's reference price: the index, else the frozen mark, else the last trade."""
@@ -181,11 +181,11 @@ class BreakerModule(Module):
         if (order.price <= hi) if is_buy else (order.price >= lo):
             return None
         remaining = order.qty
-        for i, (price, qty) in enumerate(_BookView(market.book)._levels(not is_buy)):
+        for i, (price, qty) in enumerate(BookView(market.book)._levels(not is_buy)):
             if (price > order.price) if is_buy else (price < order.price):
                 return None  # the walk ends at the order's own limit without tripping
             if price < lo or price > hi:
-                view = _BookView(market.book, consumed_side=not is_buy, consumed_levels=i)
+                view = BookView(market.book, consumed_side=not is_buy, consumed_levels=i)
                 probe = self._probe(engine, market, ts, price, view)
                 if _would_trip(breaker, ts, probe):
                     # stop short of this level: bids >= price + 1 (sell) / asks <= price - 1 (buy)
@@ -252,19 +252,19 @@ class BreakerModule(Module):
     def on_tick(self, engine: EngineContext, ts: int, out: list) -> None:
         for market in engine.markets.values():
             breaker, monitor = self._ensure(market)
-            view = _BookView(market.book)
+            view = BookView(market.book)
             state = breaker.state
             if state == CONTINUOUS:
                 monitor.on_mid(ts, view.mid())
                 if monitor.benchmark.due(ts):
-                    probe = self._probe(engine, market, ts, self._local_price(market, state), view)
+                    probe = self._probe(engine, market, ts, self.local_price(market, state), view)
                     monitor.maybe_sample(ts, probe)
                     breaker.note(ts, Metrics(rl_ppm=probe.rl_ppm))
                 if breaker.params.enabled:
-                    local = self._local_price(market, state)
+                    local = self.local_price(market, state)
                     self._evaluate(engine, market, breaker, monitor, ts, local, view, out)
                 continue
-            probe = self._probe(engine, market, ts, self._local_price(market, state), view)
+            probe = self._probe(engine, market, ts, self.local_price(market, state), view)
             self._apply(engine, market, breaker.observe(ts, probe), ts, out)
             if breaker.state in (COOLDOWN, AUCTION):
                 self._publish(market, breaker.state, ts, out)
@@ -277,7 +277,7 @@ class BreakerModule(Module):
         monitor,
         ts: int,
         local: int | None,
-        view: _BookView | None,
+        view: BookView | None,
         out: list,
         bid: int | None = None,
         ask: int | None = None,
@@ -372,7 +372,7 @@ class BreakerModule(Module):
         if self.published.get(market.symbol) == key:
             return
         self.published[market.symbol] = key
-        view = _BookView(market.book)
+        view = BookView(market.book)
         bid_depth = sum(q for _, q in view.bid_levels())
         ask_depth = sum(q for _, q in view.ask_levels())
         out.append(
@@ -441,7 +441,7 @@ class BreakerModule(Module):
         if rejected:
             return rejected
         breaker, _ = self._ensure(market)
-        probe = self._probe(engine, market, cmd.ts, self._local_price(market, breaker.state))
+        probe = self._probe(engine, market, cmd.ts, self.local_price(market, breaker.state))
         try:
             transition = move(breaker, probe)
         except BreakerError as err:
@@ -545,45 +545,6 @@ class BreakerModule(Module):
 # -- helpers --------------------------------------------------------------------------------------
 
 
-class _BookView:
-    """Level iterators over a book, optionally with the first levels of one side taken away
-    (how the book would look after a taker walked them, for the guard)."""
-
-    __slots__ = ("book", "consumed_side", "consumed_levels")
-
-    def __init__(self, book, consumed_side: bool | None = None, consumed_levels: int = 0) -> None:
-        self.book = book
-        self.consumed_side = consumed_side
-        self.consumed_levels = consumed_levels
-
-    def _levels(self, is_buy: bool):
-        book = self.book
-        side = book.bids if is_buy else book.asks
-        skip = self.consumed_levels if self.consumed_side is is_buy else 0
-        for n, price in enumerate(_prices(book, is_buy)):
-            if n < skip:
-                continue
-            yield price, sum(map(_QTY, side[price].values()))
-
-    def bid_levels(self):
-        return self._levels(True)
-
-    def ask_levels(self):
-        return self._levels(False)
-
-    def mid(self) -> int | None:
-        if self.consumed_side is None:
-            bid, ask = self.book.best_bid(), self.book.best_ask()
-        else:
-            bid = next(
-                _skip(_prices(self.book, True), self.consumed_levels if self.consumed_side else 0), None
-            )
-            ask = next(
-                _skip(_prices(self.book, False), 0 if self.consumed_side else self.consumed_levels), None
-            )
-        return mid_or_none(bid, ask)
-
-
 def _band(index: int | None, params: BreakerParams, high: int | None, low: int | None) -> tuple[int, float]:
     """The cold band ``[lo, hi]`` around an index (None: no CVD bound) and the V_P window's highest
     and lowest price (None: an empty window)."""
@@ -605,27 +566,7 @@ def _band(index: int | None, params: BreakerParams, high: int | None, low: int |
     return lo, hi
 
 
-def _skip(it, n: int):
-    for _ in range(n):
-        if next(it, None) is None:
-            break
-    return it
-
-
-_QTY = attrgetter("qty")
 _INF = float("inf")
-
-
-def _prices(book, is_buy: bool):
-    """One side's prices best first, lazily (the guard reads only the top of the book)."""
-    if is_buy:
-        keys = book._bid_keys
-        for i in range(len(keys) - 1, -1, -1):
-            yield keys[i]
-    else:
-        keys = book._ask_keys
-        for i in range(len(keys) - 1, -1, -1):
-            yield -keys[i]
 
 
 def _columns(orders: list, lot: int) -> OrderColumns:

@@ -22,6 +22,7 @@ book view into such a probe. Both are pure: time arrives as ``ts`` (ms) from com
 
 from __future__ import annotations
 
+import copy
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -436,6 +437,13 @@ class PriceRange:
             lows.pop()
         lows.append((ts, price))
 
+    def copy(self) -> PriceRange:
+        """An independent copy (reading V_P trims the window: a reader trims its copy)."""
+        other = PriceRange(self.window_ms)
+        other._max = deque(self._max)
+        other._min = deque(self._min)
+        return other
+
     def _expire(self, ts: int) -> None:
         horizon = ts - self.window_ms
         highs, lows = self._max, self._min
@@ -589,6 +597,13 @@ class MarketMonitor:
         self.benchmark = DepthBenchmark(params.depth_window_ms, params.depth_sample_ms)
         self.twap = TimeWeightedAverage(params.twap_window_ms)
         self.range = PriceRange(params.vp_window_ms)
+
+    def detached(self) -> MarketMonitor:
+        """A copy to probe without changing this monitor: the price range (which a probe trims) is
+        copied, the other windows (which a probe only reads) are shared."""
+        other = copy.copy(self)
+        other.range = self.range.copy()
+        return other
 
     def reconfigure(self, params: BreakerParams) -> None:
         """Apply new parameters; the windows keep their samples and trim to the new lengths."""

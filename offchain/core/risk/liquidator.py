@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from offchain.core.model.accounts import Account
     from offchain.core.model.markets import Market
     from offchain.core.ports import EngineContext
-    from offchain.core.risk.module import RiskModule
+    from offchain.core.risk.state import RiskState
 
 MAX_STEPS = 32  # reductions per account per pass; every step closes part of an exposure
 
@@ -62,7 +62,7 @@ MAX_STEPS = 32  # reductions per account per pass; every step closes part of an 
 class Liquidator:
     """Runs liquidation passes for a :class:`~offchain.core.risk.module.RiskModule`."""
 
-    def __init__(self, module: RiskModule) -> None:
+    def __init__(self, module: RiskState) -> None:
         self.m = module
 
     def run(self, engine: EngineContext, ts: int, out: list) -> None:

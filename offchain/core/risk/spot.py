@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 def free_balance_veto(acct: Account, asset: str, extra: int) -> Veto:
     """Refuse an order unless `extra` more atoms of `asset` are free (the balance not held).
 
-    `CrossMarginPolicy.check_order` writes the test out before calling this: change both together.
+    `CrossMarginPolicy.check_order` inlines the test and calls this to word the refusal; the two are
+    proved equal by tests/core/test_units.py.
     """
     free = acct.balance.get(asset, 0) - acct.held.get(asset, 0)  # `acct.free(asset)`: every order asks
     if free < extra:
@@ -41,7 +42,7 @@ class SpotRisk:
     def hold(self, market: Market, order: OpenOrder, price: int, qty: int) -> tuple[str, int]:
         """Return `(asset, amount)` the order must hold to trade `qty` more at up to `price`.
 
-        `CrossMarginPolicy.hold` writes this out for accounts without margin: change both together.
+        `CrossMarginPolicy.hold` inlines this for accounts without margin (tests/core/test_units.py).
         """
         if order.is_buy:
             return market.quote, buy_hold(
