@@ -73,6 +73,7 @@ $(PG_STAMP): | $(CHROMIUM)
 lint: install
 	ruff check .
 	lint-imports
+	$(BIN)/python scripts/import_cycles.py offchain
 	ruff format --check offchain tests scripts bench ape_console_extras.py
 
 # ape does not notice when only an imported module (contracts/lib, interfaces) changed, so any

@@ -15,13 +15,12 @@ import argparse
 import sys
 
 
-def cycles(package: str) -> list[list[str]]:
-    """Return the module cycles of `package`: one list of modules per strongly connected component."""
+def import_edges(package: str) -> dict[str, list[str]]:
+    """Return `module -> modules it imports` inside `package` (TYPE_CHECKING imports included)."""
     import grimp
 
     graph = grimp.build_graph(package, cache_dir=None)
-    edges = {m: sorted(graph.find_modules_directly_imported_by(m)) for m in sorted(graph.modules)}
-    return _components(edges)
+    return {m: sorted(graph.find_modules_directly_imported_by(m)) for m in sorted(graph.modules)}
 
 
 def _components(edges: dict[str, list[str]]) -> list[list[str]]:
@@ -97,10 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.root:
         sys.path.insert(0, args.root)
-    import grimp
-
-    graph = grimp.build_graph(args.package, cache_dir=None)
-    edges = {m: sorted(graph.find_modules_directly_imported_by(m)) for m in sorted(graph.modules)}
+    edges = import_edges(args.package)
     found = _components(edges)
     if not found:
         print(f"import cycles: none in {args.package} ({len(edges)} modules)")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from offchain.core.model.states import CONTINUOUS
 from offchain.core.units import mid
 
-if TYPE_CHECKING:
-    from offchain.core.matching.book import Book
+
+class BookTouch(Protocol):
+    """What a market asks of its book (the matching layer's `matching.book.Book`)."""
+
+    def best_bid(self) -> int | None: ...
+
+    def best_ask(self) -> int | None: ...
 
 DEFAULT_BAND_BPS = 1000  # a limit order more than 10 % from the reference price is rejected
 DEFAULT_IMPACT_BPS = 500  # a market order never fills more than 5 % from the reference price
@@ -68,7 +73,7 @@ class Market:
         band_bps: int = DEFAULT_BAND_BPS,
         impact_bps: int = DEFAULT_IMPACT_BPS,
         *,
-        book: Book,
+        book: BookTouch,
     ) -> None:
         self.symbol = symbol
         self.kind = kind
