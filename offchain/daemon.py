@@ -42,6 +42,7 @@ from offchain.chain.protocol import Protocol
 from offchain.chain.sender import SendPolicy, TxSender
 from offchain.chain.state import DaemonState
 from offchain.chain.watcher import ChainWatcher
+from offchain.core.config import EngineConfig
 from offchain.core.messages import commands as C
 from offchain.core.messages.codec import CommandFormatError, parse_command
 from offchain.service import ExchangeService, wall_clock_ms
@@ -62,8 +63,11 @@ ROLES = (  # (contract, role constant, what the daemon does with it)
 class Daemon:
     """The engine daemon: open, start, stop (see the module docstring)."""
 
-    def __init__(self, settings: DaemonSettings, clock_ms=wall_clock_ms):
+    def __init__(
+        self, settings: DaemonSettings, clock_ms=wall_clock_ms, engine_config: EngineConfig | None = None
+    ):
         self.settings = settings
+        self.engine_config = engine_config or EngineConfig()  # the engine the journal replays onto
         self.clock_ms = clock_ms
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -81,7 +85,9 @@ class Daemon:
             raise SettingsError(f"no deployment file {path}: run `ape run deploy` or set `deployment`")
         self.deployment = Deployment.load(path=path, manifest=s.manifest)
         self.protocol = Protocol(self.w3, self.deployment)
-        self.runner = JournaledEngine.open(s.journal_url, snapshot_every=s.snapshot_every)
+        self.runner = JournaledEngine.open(
+            s.journal_url, snapshot_every=s.snapshot_every, config=self.engine_config
+        )
         log.info(
             "recovered journal %s at seq %d, state_hash %s",
             s.journal_url,

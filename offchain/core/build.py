@@ -16,8 +16,8 @@ from offchain.core.config import EngineConfig
 from offchain.core.engine import Engine
 from offchain.core.ports import Module, RiskPolicy
 from offchain.core.risk.module import RiskModule
-from offchain.core.risk.state import RiskConfig
 from offchain.core.risk.spot import SpotRisk
+from offchain.core.risk.state import RiskConfig
 from offchain.core.treasury.module import TreasuryModule
 
 DEFAULT_CONFIG = EngineConfig()

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from offchain.core.build import build_engine
+from offchain.core.config import EngineConfig
 from offchain.core.engine import Engine
 from offchain.core.messages.codec import command_from_dict, command_to_dict
 from offchain.store import Store, open_store
@@ -61,13 +62,15 @@ class JournaledEngine:
         store: str | Store,
         *,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
-        engine_factory: Callable[[], Engine] = build_engine,
+        engine_factory: Callable[[], Engine] | None = None,
         use_snapshot: bool = True,
+        config: EngineConfig | None = None,
     ) -> JournaledEngine:
         """Recover the engine a store holds (an empty store gives a fresh engine).
 
-        `engine_factory` builds the genesis engine (its modules and fee schedule): it must be the
-        same for every run over one journal, since the journal replays onto it. `use_snapshot=False`
+        The genesis engine is `build_engine(config)` (default: `EngineConfig()`), or what
+        `engine_factory` builds: it must be the same for every run over one journal, since the
+        journal replays onto it. `use_snapshot=False`
         replays the whole journal from the genesis engine, ignoring snapshots.
         """
         if isinstance(store, str):
@@ -78,11 +81,12 @@ class JournaledEngine:
                     snapshot_every=snapshot_every,
                     engine_factory=engine_factory,
                     use_snapshot=use_snapshot,
+                    config=config,
                 )
             except BaseException:
                 opened.close()
                 raise
-        fresh = engine_factory()
+        fresh = engine_factory() if engine_factory is not None else build_engine(config or EngineConfig())
         snap = store.latest() if use_snapshot else None
         if snap is None:
             engine, seq = fresh, 0

@@ -15,6 +15,7 @@ class BookTouch(Protocol):
 
     def best_ask(self) -> int | None: ...
 
+
 DEFAULT_BAND_BPS = 1000  # a limit order more than 10 % from the reference price is rejected
 DEFAULT_IMPACT_BPS = 500  # a market order never fills more than 5 % from the reference price
 
