@@ -4,7 +4,12 @@ import-linter 2.1 has layers, independence and forbidden contracts but no acycli
 script asks grimp (import-linter's graph library) for the graph and reports every strongly
 connected component of more than one module, with one cycle through it spelled out.
 
-Imports under `if TYPE_CHECKING:` count: an annotation that needs a module back is a cycle too.
+Imports under `if TYPE_CHECKING:` count (an annotation that needs a module back is a cycle too), and
+so do imports inside functions (the lazy import that hides a cycle at import time).
+
+`KNOWN` lists the cycles that existed outside the core when this check was added, each with the
+reason: they are reported but do not fail the lint; any other cycle (or a known one that grows)
+fails it. Remove an entry when its cycle is gone.
 
     python scripts/import_cycles.py offchain [--root DIR]
 """
@@ -13,6 +18,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+KNOWN: dict[frozenset[str], str] = {
+    frozenset({"offchain.api.messages", "offchain.api.views"}): (
+        "api: views.event_view words rejections with messages.explain, which formats with views"
+    ),
+    frozenset({"offchain.por.register", "offchain.por.tree"}): (
+        "por: Tree.attest_args builds the debtors' register, which is built from trees"
+    ),
+}
 
 
 def import_edges(package: str) -> dict[str, list[str]]:
@@ -98,12 +112,19 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, args.root)
     edges = import_edges(args.package)
     found = _components(edges)
-    if not found:
-        print(f"import cycles: none in {args.package} ({len(edges)} modules)")
+    known = [c for c in found if frozenset(c) in KNOWN]
+    new = [c for c in found if frozenset(c) not in KNOWN]
+    for comp in known:
+        print(
+            f"known import cycle (not failing; {KNOWN[frozenset(comp)]}): "
+            + " -> ".join(_one_cycle(comp, edges))
+        )
+    if not new:
+        print(f"import cycles: none new in {args.package} ({len(edges)} modules, {len(known)} known)")
         return 0
-    for comp in found:
+    for comp in new:
         print(f"import cycle ({len(comp)} modules): " + " -> ".join(_one_cycle(comp, edges)))
-    print(f"import cycles: {len(found)} BROKEN")
+    print(f"import cycles: {len(new)} BROKEN")
     return 1
 
 

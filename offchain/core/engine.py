@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from offchain.core.codes import RejectCode as R
 from offchain.core.matching.book import Book
 from offchain.core.matching.orders import OrderFlow
 from offchain.core.messages import commands as C
@@ -20,7 +21,6 @@ from offchain.core.model.fees import FeeSchedule
 from offchain.core.model.markets import Asset, Market
 from offchain.core.model.orders import OpenOrder
 from offchain.core.ports import Module, RiskPolicy
-from offchain.core.rejects import RejectCode as R
 from offchain.core.snapshot import SNAPSHOT_VERSION, SnapshotState
 from offchain.core.venue import VenueHandlers
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from offchain.core.codes import RejectCode as R
 from offchain.core.matching.book import Book
 from offchain.core.messages import commands as C
 from offchain.core.messages.events import (
@@ -22,7 +23,6 @@ from offchain.core.messages.events import (
 )
 from offchain.core.model.markets import Asset, Market
 from offchain.core.model.states import CONTINUOUS, HALTED, MARKET_KINDS
-from offchain.core.rejects import RejectCode as R
 from offchain.core.units import BPS, PPM
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from offchain.core.codes import RejectCode
 from offchain.core.matching.book import Book
 from offchain.core.matching.validation import check_size
 from offchain.core.model.accounts import Account
 from offchain.core.model.fees import buy_hold
 from offchain.core.model.markets import Asset, Market
 from offchain.core.model.orders import OpenOrder
-from offchain.core.rejects import RejectCode
 from offchain.core.risk.module import RiskModule
 from offchain.core.risk.spot import SpotRisk, free_balance_veto
 from offchain.core.units import BPS, PPM, ceil_div, impact_limit, mid, mid_or_none, on_tick_inward

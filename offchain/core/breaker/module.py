@@ -39,6 +39,7 @@ from offchain.core.breaker.rule import (
     Metrics,
     Transition,
 )
+from offchain.core.codes import RejectCode as R
 from offchain.core.matching.auction import OrderColumns, indicative, uncross
 from offchain.core.messages import commands as C
 from offchain.core.messages.breaker import (
@@ -54,7 +55,6 @@ from offchain.core.messages.breaker import (
 from offchain.core.model.breaker_params import BreakerError, BreakerParams
 from offchain.core.model.states import AUCTION, CONTINUOUS, COOLDOWN, HALTED
 from offchain.core.ports import Module
-from offchain.core.rejects import RejectCode as R
 from offchain.core.units import PPM
 
 if TYPE_CHECKING:

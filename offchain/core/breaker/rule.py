@@ -28,9 +28,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 
+from offchain.core.codes import RejectCode as R
 from offchain.core.model.breaker_params import DAY_MS, MINUTE_MS, BreakerError, BreakerParams  # noqa: F401
 from offchain.core.model.states import AUCTION, CONTINUOUS, COOLDOWN, HALTED, TRADING_STATES
-from offchain.core.rejects import RejectCode as R
 from offchain.core.units import PPM
 
 STATES = TRADING_STATES

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from offchain.core.codes import RejectCode as R
 from offchain.core.matching.validation import check_price, check_size
 from offchain.core.messages import commands as C
 from offchain.core.messages.events import Accepted, Amended, Cancelled, Rejected, Trade
@@ -31,7 +32,6 @@ from offchain.core.model.states import (
     STP_MODES,
     TIFS,
 )
-from offchain.core.rejects import RejectCode as R
 from offchain.core.units import PPM, impact_limit
 
 if TYPE_CHECKING:

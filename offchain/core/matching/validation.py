@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from offchain.core.rejects import RejectCode as R
+from offchain.core.codes import RejectCode as R
 from offchain.core.units import out_of_band
 
 if TYPE_CHECKING:

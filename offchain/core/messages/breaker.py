@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
+from offchain.core.codes import RejectCode as R
 from offchain.core.messages import commands as C
 from offchain.core.messages.events import register as register_event
 from offchain.core.messages.wire import CommandFormatError, scale, wire
 from offchain.core.model.breaker_params import BreakerParams
-from offchain.core.rejects import RejectCode as R
 
 # -- commands -------------------------------------------------------------------------------------
 

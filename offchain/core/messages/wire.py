@@ -20,8 +20,8 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from offchain.core.codes import RejectCode as R
 from offchain.core.messages import commands as C
-from offchain.core.rejects import RejectCode as R
 from offchain.core.units import PPM
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from offchain.core.rejects import RejectCode as R
+from offchain.core.codes import RejectCode as R
 from offchain.core.units import PPM
 
 MINUTE_MS = 60_000

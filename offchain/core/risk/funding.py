@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from offchain.core.rejects import RejectCode as R
+from offchain.core.codes import RejectCode as R
 from offchain.core.risk.lending import pro_rata
 from offchain.core.risk.params import MAX_FUNDING_CAP_PPM, PPM, clamp, require, require_ppm
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from offchain.core.rejects import RejectCode as R
+from offchain.core.codes import RejectCode as R
 from offchain.core.risk.params import MAX_RATE_PPM, PPM, YEAR_MS, require, require_ppm
 
 INTEREST_DENOMINATOR = PPM * YEAR_MS

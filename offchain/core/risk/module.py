@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
+from offchain.core.codes import RejectCode as R
 from offchain.core.messages import commands as C
 from offchain.core.messages.events import IndexUpdated, Rejected
 from offchain.core.messages.risk import (
@@ -44,7 +45,6 @@ from offchain.core.messages.risk import (
 )
 from offchain.core.model.states import CONTINUOUS, PERP, SPOT
 from offchain.core.ports import Module
-from offchain.core.rejects import RejectCode as R
 from offchain.core.risk.funding import FundingParams, PremiumAverage, funding_payments
 from offchain.core.risk.lending import LendingPool, RateModel
 from offchain.core.risk.liquidation import LiquidationParams

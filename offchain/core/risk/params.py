@@ -8,7 +8,7 @@ outside them is refused with a :class:`ConfigError` before it can touch state.
 
 from __future__ import annotations
 
-from offchain.core.rejects import RejectCode as R
+from offchain.core.codes import RejectCode as R
 from offchain.core.units import BPS, PPM, ceil_div  # noqa: F401  (the one definition)
 
 YEAR_MS = 365 * 24 * 3600 * 1000

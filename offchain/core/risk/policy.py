@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from offchain.core.codes import RejectCode as R
 from offchain.core.model.fees import buy_hold
 from offchain.core.model.states import PERP, SPOT
-from offchain.core.rejects import RejectCode as R
 from offchain.core.risk.liquidation import liquidation_cluster_ppm as _cluster_ppm
 from offchain.core.risk.liquidation import liquidation_price
 from offchain.core.risk.margin import Health, Valuation, account_health

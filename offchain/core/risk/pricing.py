@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import isqrt
 
-from offchain.core.rejects import RejectCode as R
+from offchain.core.codes import RejectCode as R
 from offchain.core.risk.params import (
     BPS,
     MAX_IMPACT_BAND_BPS,

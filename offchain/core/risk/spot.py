@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from offchain.core.codes import RejectCode as R
 from offchain.core.model.fees import buy_hold
 from offchain.core.model.states import SPOT
 from offchain.core.ports import Veto
-from offchain.core.rejects import RejectCode as R
 
 if TYPE_CHECKING:
     from offchain.core.model.accounts import Account

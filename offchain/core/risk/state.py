@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from offchain.core.rejects import RejectCode as R
+from offchain.core.codes import RejectCode as R
 from offchain.core.risk.funding import FundingParams, PremiumAverage
 from offchain.core.risk.liquidation import LiquidationParams
 from offchain.core.risk.margin import MarketRisk

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from offchain.core.codes import RejectCode as R
 from offchain.core.messages import commands as C
 from offchain.core.messages.events import WithdrawalRequested
 from offchain.core.messages.treasury import (
@@ -41,7 +42,6 @@ from offchain.core.messages.treasury import (
     WithdrawalSettled,
 )
 from offchain.core.ports import Module, Veto
-from offchain.core.rejects import RejectCode as R
 
 if TYPE_CHECKING:
     from offchain.core.model.accounts import Account
