@@ -352,17 +352,17 @@ class PersistentTape(TradeTape):
             self._pending_seq = max(self._pending_seq, head)
         if done >= head:
             return
-        from offchain.core.engine import Engine
+        from offchain.core.build import build_engine
         from offchain.core.messages.codec import command_from_dict, event_to_dict
         from offchain.store import open_store
 
         reader = open_store(store.url)
         try:
-            fresh = Engine()
+            fresh = build_engine()
             engine, seq = fresh, 0
             snap = reader.latest()
             if snap is not None and snap.seq <= done:
-                engine, seq = type(fresh).restore(snap.blob, modules=fresh.modules), snap.seq
+                engine, seq = type(fresh).restore(snap.blob, modules=fresh.modules, risk=fresh.risk), snap.seq
             log.info("tape: replaying journal entries %d..%d for the tape", seq + 1, head)
             found: list = []
             for entry_seq, record in reader.read_from(seq + 1):

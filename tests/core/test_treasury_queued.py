@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from core_venue import USDC, Venue, rejection
 
-from offchain.core.engine import Engine
-from offchain.core.treasury import TreasuryModule
+from offchain.core.build import build_engine, restore_engine
+from offchain.core.treasury.module import TreasuryModule
 
 
 def treasury_venue() -> Venue:
-    v = Venue(Engine())  # every default module, as the daemon runs it
+    v = Venue(build_engine())  # every default module, as the daemon runs it
     v.ok("asset", symbol="USDC", decimals=6, collateral_weight="1")
     v.ok("deposit", account="trader", asset="USDC", amount="1000")
     return v
@@ -44,7 +44,7 @@ def test_a_held_withdrawal_reads_queued_stays_owed_and_is_paid_once():
     assert treasury(v).owed == {wid: ("trader", "USDC", 250 * USDC)}  # neither paid nor failed
     (listed,) = treasury(v).withdrawals_of("trader")
     assert (listed["status"], listed["tx"], listed["paid_ts"]) == ("queued", "0xqueued", None)
-    restored = Engine.restore(v.engine.snapshot())
+    restored = restore_engine(v.engine.snapshot())
     assert restored.state_hash() == v.engine.state_hash()
 
     before = v.engine.state_hash()
