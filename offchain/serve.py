@@ -24,8 +24,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from offchain.core import commands as C
-from offchain.core.codec import CommandFormatError, parse_command
+from offchain.core.messages import commands as C
+from offchain.core.messages.codec import CommandFormatError, parse_command
 
 log = logging.getLogger(__name__)
 DEFAULT_CHAIN_ID = 31337

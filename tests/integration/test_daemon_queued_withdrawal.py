@@ -8,7 +8,7 @@ import pytest
 from daemon_kit import KEY_ENV, Chain, daemon_settings, mine, write_deployment_file
 
 from offchain.chain.watcher import engine_module
-from offchain.core import commands as C
+from offchain.core.messages import commands as C
 from offchain.daemon import Daemon
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("anvil")]

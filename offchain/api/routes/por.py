@@ -14,7 +14,7 @@ from offchain.api.context import SIGNED, ApiContext
 from offchain.api.errors import ApiError, responses
 from offchain.api.models import ProofResult
 from offchain.api.signing import account_name
-from offchain.core.codec import format_units
+from offchain.core.messages.codec import format_units
 
 BPS = 10_000
 
