@@ -106,11 +106,11 @@ def bare_engine_orders_per_s(orders: int = 20_000) -> float:
     """The same orders applied to a bare engine (default modules, no journal, no API)."""
     from offchain import loadtest
     from offchain.api.order_entry import order_wire
-    from offchain.core.codec import parse_command
-    from offchain.core.engine import Engine
+    from offchain.core.build import build_engine
+    from offchain.core.messages.codec import parse_command
     from offchain.serve import genesis_commands
 
-    engine = Engine()
+    engine = build_engine()
     for _, wire in genesis_commands(GENESIS):
         engine.apply(parse_command(wire, engine))
     accounts = [loadtest.address(k) for k in range(16)]

@@ -23,7 +23,7 @@ from offchain.api.ratelimit import RateLimit
 from offchain.api.signing import Domain
 from offchain.api.tape import PersistentTape
 from offchain.chain.devnet import free_port
-from offchain.core.codec import event_to_dict, parse_command
+from offchain.core.messages.codec import event_to_dict, parse_command
 from offchain.service import ExchangeService
 from offchain.store.journaled import JournaledEngine
 

@@ -5,8 +5,10 @@ A move of the core's modules is re-pointed by editing this file alone.
 
 from __future__ import annotations
 
-from offchain.core import commands as C
-from offchain.core.codec import (
+from offchain.core.build import build_engine, restore_engine
+from offchain.core.engine import Engine
+from offchain.core.messages import commands as C
+from offchain.core.messages.codec import (
     CommandFormatError,
     event_to_dict,
     format_price,
@@ -14,12 +16,13 @@ from offchain.core.codec import (
     format_units,
     parse_command,
 )
-from offchain.core.engine import Engine
 
 __all__ = [
     "C",
     "CommandFormatError",
     "Engine",
+    "build_engine",
+    "restore_engine",
     "event_to_dict",
     "format_price",
     "format_qty",

@@ -20,14 +20,21 @@ import hashlib
 import json
 from typing import Any
 
-from offchain.cluster.core_port import CommandFormatError, Engine, event_to_dict, parse_command
+from offchain.cluster.core_port import (
+    CommandFormatError,
+    Engine,
+    build_engine,
+    event_to_dict,
+    parse_command,
+    restore_engine,
+)
 
 SNAPSHOT_FORMAT = 1
 
 
 class Replica:
     def __init__(self, engine: Engine | None = None, seq: int = 0, done: dict | None = None) -> None:
-        self.engine = engine or Engine()
+        self.engine = engine or build_engine()
         self.seq = seq  # the last applied stream sequence
         self.done: dict[str, list[int]] = dict(done or {})  # request id -> [seq, expiry_s (0: keep)]
 
@@ -96,7 +103,7 @@ class Replica:
         doc = json.loads(data)
         if doc.get("format") != SNAPSHOT_FORMAT:
             raise ValueError(f"snapshot format {doc.get('format')} is not {SNAPSHOT_FORMAT}")
-        replica = cls(Engine.restore(base64.b64decode(doc["engine"])), doc["seq"], doc["done"])
+        replica = cls(restore_engine(base64.b64decode(doc["engine"])), doc["seq"], doc["done"])
         if replica.state_hash() != doc["hash"]:
             raise ValueError("snapshot does not restore to its own hash")
         return replica

@@ -12,8 +12,8 @@ import sys
 import pytest
 from daemon_kit import KEY_ENV, Chain, daemon_settings, write_deployment_file
 
-from offchain.core import commands as C
-from offchain.core.codec import format_units, parse_command
+from offchain.core.messages import commands as C
+from offchain.core.messages.codec import format_units, parse_command
 from offchain.daemon import Daemon
 from offchain.paths import PROJECT_ROOT
 from offchain.por import Register
