@@ -68,6 +68,7 @@ class NatsCluster:
 
     root: Path
     n: int = 3
+    no_advertise: bool = False  # clients learn no other server than those they are given
     nodes: list[Node] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -94,6 +95,8 @@ class NatsCluster:
             routes = ",".join(f"nats://127.0.0.1:{o.route_port}" for o in self.nodes if o is not node)
             args += ["--cluster_name", CLUSTER_NAME, "--cluster", f"nats://127.0.0.1:{node.route_port}"]
             args += ["--routes", routes]
+            if self.no_advertise:
+                args += ["--no_advertise=true"]
         return args
 
     def start_node(self, i: int) -> None:

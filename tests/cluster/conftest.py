@@ -97,7 +97,8 @@ class Proc:
 class Harness:
     def __init__(self, tmp: Path, nodes: int = 3) -> None:
         self.tmp = tmp
-        self.nats = NatsCluster(tmp / "nats", nodes)
+        # every client is given the full list; no gossip, so a proxied client reaches NATS only through it
+        self.nats = NatsCluster(tmp / "nats", nodes, no_advertise=True)
         self.procs: list[Proc] = []
 
     def engine(self, ident: str, *extra: str, genesis: bool = True) -> Proc:
