@@ -32,6 +32,7 @@ from typing import Any
 
 from web3 import Web3
 
+from offchain.chain.anchor import JournalAnchorer, anchor_contract
 from offchain.chain.deployment import Deployment
 from offchain.chain.dlp import DlpDesk
 from offchain.chain.early_warning import EarlyWarning
@@ -57,6 +58,7 @@ ROLES = (  # (contract, role constant, what the daemon does with it)
     ("Custody", "OPERATOR_ROLE", "pay withdrawals"),
     ("ReserveRegistry", "ATTESTER_ROLE", "attest reserves"),
     ("InsuranceFund", "COVER_ROLE", "cover bad debt"),
+    ("JournalAnchor", "ANCHOR_ROLE", "anchor the journal's head"),
 )
 
 
@@ -128,6 +130,18 @@ class Daemon:
         self.poster = ChainPoster(self.service, self.protocol, self.sender, self.state, s, self.journal_id)
         self.service.subscribe(self.early_warning.on_events)
         self.service.subscribe(self.poster.on_events)
+        self.anchorer = None
+        if self.protocol.has("JournalAnchor"):  # the audit trail: the journal's head every epoch
+            self.anchorer = JournalAnchorer(
+                self.runner.store,
+                anchor_contract(self.w3, self.deployment.contracts["JournalAnchor"]),
+                self.sender,
+                self.journal_id,
+                s.anchor_interval_s or self.poster.attest_interval,
+                on_anchor=lambda a: self.service.alert(
+                    "journal_anchored", f"journal anchored at seq {a['seq']}", **a
+                ),
+            )
         self.check_roles()
         return self
 
@@ -137,6 +151,7 @@ class Daemon:
             ("watcher", self.watcher.run),
             ("poster", self.poster.run),
             ("clock", self._clock),
+            *((("anchor", self.anchorer.run),) if self.anchorer else ()),
         ):
             thread = threading.Thread(
                 target=target, args=(self.stop_event,), name=f"daemon-{name}", daemon=True

@@ -189,6 +189,8 @@ class DaemonSettings(BaseSettings):
     """How often the engine's clock is advanced (`tick`: breaker timers, funding, settlement)."""
     attestation_interval_s: float | None = Field(default=None, gt=0)
     """Seconds between proof-of-reserves attestations; default one hour, one minute on a devnet."""
+    anchor_interval_s: float | None = Field(default=None, gt=0)
+    """Seconds between anchors of the journal's hash-chain head (JournalAnchor); default: the attestation interval."""
     keeper_trip: bool = False
     """Trip the on-chain breaker of the pool when the engine's breaker halts the pool's market."""
     receipt_timeout_s: float = Field(default=30.0, gt=0)

@@ -187,6 +187,13 @@ def deploy_feeds(deployer, devnet: bool) -> dict[str, object]:
     return feeds
 
 
+def deploy_anchor(deployer, devnet: bool, poster: str | None):
+    """Deploy the JournalAnchor: the chain poster (devnet: the deployer) anchors the journal's head."""
+    zero = "0x" + "00" * 20
+    anchorer = poster or (deployer.address if devnet else zero)
+    return deployer.deploy(project.JournalAnchor, deployer.address, anchorer)
+
+
 def hand_over_roles(deployer, breaker, governor: str | None) -> None:
     """Give the governor role to `governor` and drop the deployer's (no-op on a devnet)."""
     if not governor or governor.lower() == deployer.address.lower():
@@ -229,7 +236,9 @@ def _parse_pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--guardian", default=None, help="first guardian address (devnet: deployer)")
 @click.option("--sentinel", default=None, help="first sentinel (keeper) address (devnet: deployer)")
 @click.option(
-    "--poster", default=None, help="chain poster: attester, custody operator, cover (devnet: deployer)"
+    "--poster",
+    default=None,
+    help="chain poster: attester, custody operator, cover, journal anchor (devnet: deployer)",
 )
 @click.option(
     "--autosign", is_flag=True, help="sign every deploy transaction without a prompt (keyfile accounts)"
@@ -253,9 +262,10 @@ def cli(ecosystem, network, provider, account_alias, tokens, governor, guardian,
     contracts.update(reserves)
     feeds = deploy_feeds(deployer, devnet)
     contracts.update(feeds)
+    contracts["JournalAnchor"] = deploy_anchor(deployer, devnet, poster)
 
     # Last: the deployer stops being governor (protect every contract before this line).
-    for contract in (*reserves.values(), *feeds.values()):
+    for contract in (*reserves.values(), *feeds.values(), contracts["JournalAnchor"]):
         hand_over_roles(deployer, contract, governor)
     hand_over_roles(deployer, breaker, governor)
     path = write_deployment(chain_id, deployer, start_block, contracts)
