@@ -303,6 +303,27 @@ def _bad_cancel(client_id: str, message: str):
     return make
 
 
+def submit_order_ack(ctx: Any, msg: dict, signature: str) -> Future:
+    """One signed order answered as a batch item is (`{ok, client_id, oid, status}` or the refusal),
+    without the events: WebSocket order entry (the account channel carries the events)."""
+    account, row = check(ctx, "Order", msg, signature)
+    return _submit(
+        ctx, row, [build(order_wire(account, msg))], lambda engine, r: _order_item(engine, r[0], account, msg)
+    )
+
+
+def submit_cancel_ack(ctx: Any, msg: dict, signature: str) -> Future:
+    """One signed cancel answered as a cancel-batch item is (`{ok, client_id, oid, cancelled_qty}`)."""
+    account, row = check(ctx, "Cancel", msg, signature)
+    oid, client_id = msg["oid"] or None, msg["client_id"] or None
+    return _submit(
+        ctx,
+        row,
+        [cancel_build(account, oid, client_id)],
+        lambda engine, r: _cancel_item(engine, r[0], account, msg),
+    )
+
+
 def submit_cancel_batch(ctx: Any, batch: dict, signature: str) -> Future:
     """A signed `CancelBatch` through one group commit; the future's value is the results list."""
     account, row = check(ctx, "CancelBatch", batch, signature)

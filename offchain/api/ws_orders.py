@@ -5,12 +5,14 @@ connection. For market makers: no HTTP request per order, many in flight on one 
     -> {"op": "cancel", "id": "q2", "cancel": {...signed Cancel...}, "signature": "0x..."}
     -> {"op": "order_batch", "id": "q3", "batch": {...signed OrderBatch...}, "signature": "0x..."}
     -> {"op": "cancel_batch", "id": "q4", "batch": {...signed CancelBatch...}, "signature": "0x..."}
-    <- {"channel": "orders", "type": "result", "data": {"id": "q1", "ok": true, ...}}
+    <- {"channel": "orders", "type": "result", "data": {"id": "q1", "ok": true, "client_id", "oid", "status"}}
     <- {"channel": "orders", "type": "error", "data": {"id": "q2", "ok": false, "code", "message"}}
 
-The messages, their checks and their answers are those of the REST routes (`POST /orders`,
-`DELETE /orders/{oid}` or `/by-client-id/{client_id}`, `POST /orders/batch`, `POST
-/orders/cancel-batch`): the same EIP-712 types, the same durable nonces, the same codes and words.
+The messages and their checks are those of the REST routes (`POST /orders`, `DELETE /orders/{oid}`
+or `/by-client-id/{client_id}`, `POST /orders/batch`, `POST /orders/cancel-batch`): the same EIP-712
+types, the same durable nonces, the same codes and words. The answers are lean, as a batch item's
+(an order: `client_id, oid, status`; a cancel: `client_id, oid, cancelled_qty`; a batch: `results`):
+the events are on the account channel, which the same connection may subscribe to.
 `id` (any string up to 64 characters, echoed back) matches an answer to its request. Each message
 spends one token of the connection's IP budget and, once its signature is checked, one of the
 account's. A message is checked and queued for group commit as soon as it is read, so the sequencer
@@ -39,15 +41,14 @@ MAX_ID = 64
 
 
 def _order(ctx: Any, body: SignedOrder) -> tuple[Future, Callable[[Any], dict]]:
-    return order_entry.submit_order(ctx, body.order.model_dump(), body.signature), _model
+    return order_entry.submit_order_ack(ctx, body.order.model_dump(), body.signature), _item
 
 
 def _cancel(ctx: Any, body: SignedCancel) -> tuple[Future, Callable[[Any], dict]]:
     msg = body.cancel.model_dump()
     if bool(msg["oid"]) == bool(msg["client_id"]):
         raise ApiError("bad_request", "a cancel names an oid or a client_id, exactly one")
-    future = order_entry.submit_cancel(ctx, msg, body.signature, msg["oid"] or None, msg["client_id"] or None)
-    return future, _model
+    return order_entry.submit_cancel_ack(ctx, msg, body.signature), _item
 
 
 def _order_batch(ctx: Any, body: SignedOrderBatch) -> tuple[Future, Callable[[Any], dict]]:
@@ -58,8 +59,8 @@ def _cancel_batch(ctx: Any, body: SignedCancelBatch) -> tuple[Future, Callable[[
     return order_entry.submit_cancel_batch(ctx, body.batch.model_dump(), body.signature), _results
 
 
-def _model(value: BaseModel) -> dict:
-    return value.model_dump(mode="json")
+def _item(value: dict) -> dict:
+    return {k: v for k, v in value.items() if k != "ok"}
 
 
 def _results(value: list[dict]) -> dict:
@@ -115,14 +116,14 @@ def handle(ctx: Any, conn: Any, request: dict, ip: str) -> None:
     def deliver(done: Future) -> None:
         exc = done.exception()
         if exc is None:
-            conn.put(
-                {
-                    "channel": CHANNEL,
-                    "type": "result",
-                    "data": {"id": rid, "ok": True, **shape(done.result())},
-                }
-            )
-        elif isinstance(exc, ApiError):
+            value = done.result()
+            if isinstance(value, dict) and value.get("ok") is False:  # one order or cancel, refused
+                exc = ApiError(value["code"], value["message"])
+            else:
+                data = {"id": rid, "ok": True, **shape(value)}
+                conn.put({"channel": CHANNEL, "type": "result", "data": data})
+                return
+        if isinstance(exc, ApiError):
             if exc.code in order_entry.COUNTED:
                 ctx.telemetry.inc("breakwater_api_refusals_total", exc.code)
             conn.put(_error(rid, exc.code, exc.message))
