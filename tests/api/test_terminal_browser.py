@@ -481,13 +481,25 @@ def test_a_browser_wallet_signs_the_orders_through_eip1193(server):
                 "1000", timeout=10_000
             )
             page.click('.tabs button[data-tab="orders"]')
-            page.fill("#o-price", "0.9920")
-            page.fill("#o-qty", "10")
+            for price in ("0.9920", "0.9921"):
+                page.fill("#o-price", price)
+                page.fill("#o-qty", "10")
+                page.click("#place")
+                expect(page.locator("#order-result")).to_have_text(
+                    re.compile(r"^Order \d+ open"), timeout=10_000
+                )
+            expect(page.locator("#orders tbody tr[data-oid]")).to_have_count(2, timeout=10_000)
+            page.click("#orders button.cancel >> nth=0")
+            expect(page.locator("#orders tbody tr[data-oid]")).to_have_count(1, timeout=10_000)
+            page.fill("#o-price", "0.9922")
             page.click("#place")
-            expect(page.locator("#order-result")).to_have_text(re.compile(r"^Order \d+ open"), timeout=10_000)
-            page.click("#cancel-all")
+            expect(page.locator("#orders tbody tr[data-oid]")).to_have_count(2, timeout=10_000)
+            page.click("#cancel-all")  # both under one signature
+            expect(page.locator("#order-result")).to_have_text(
+                "Cancelled 2 orders under one signature", timeout=10_000
+            )
             expect(page.locator("#orders tbody")).to_contain_text("no open orders", timeout=10_000)
-            assert {"ReadSession", "Order", "Cancel"} <= set(signed), signed
+            assert {"ReadSession", "Order", "Cancel", "CancelBatch"} <= set(signed), signed
             assert errors == [], errors
         finally:
             browser.close()

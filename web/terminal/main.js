@@ -556,9 +556,7 @@ function setupForms() {
     const oid = e.target.dataset && e.target.dataset.oid;
     if (oid) await cancel(Number(oid));
   };
-  $("cancel-all").onclick = async () => {
-    for (const o of (S.account && S.account.open_orders) || []) await cancel(o.oid);
-  };
+  $("cancel-all").onclick = cancelAll;
   $("withdraw-form").onsubmit = async (e) => {
     e.preventDefault();
     const out = $("withdraw-result");
@@ -596,6 +594,34 @@ async function cancel(oid) {
   } catch (err) {
     out.textContent = err instanceof ApiError ? "Cancel refused: " + reason(err) : "Failed: " + err.message;
     out.className = "result refused";
+  }
+  await loadAccount();
+}
+
+// every open order under one signature (CancelBatch, 100 a batch); one by one if the API has no batches
+async function cancelAll() {
+  const out = $("order-result");
+  const open = (S.account && S.account.open_orders) || [];
+  if (!open.length) return;
+  let done = 0;
+  const refused = [];
+  try {
+    for (let i = 0; i < open.length; i += 100) {
+      const cancels = open.slice(i, i + 100).map((o) => ({ oid: o.oid, client_id: "" }));
+      const batch = { account: S.wallet.address, cancels, nonce: S.wallet.nonce(), expiry: nowS() + 300 };
+      const signature = await S.wallet.sign("CancelBatch", batch);
+      const r = await api("/orders/cancel-batch", { method: "POST", body: { batch, signature } });
+      for (const x of r.results) x.ok ? (done += 1) : refused.push(`${x.oid || x.client_id}: ${reason(x)}`);
+    }
+    out.textContent = `Cancelled ${done} order${done === 1 ? "" : "s"} under one signature` + (refused.length ? `; refused ${refused.join("; ")}` : "");
+    out.className = refused.length ? "result refused" : "result ok";
+  } catch (err) {
+    if (err instanceof ApiError && [404, 405].includes(err.status)) {
+      for (const o of open) await cancel(o.oid);
+    } else {
+      out.textContent = err instanceof ApiError ? "Cancel all refused: " + reason(err) : "Failed: " + err.message;
+      out.className = "result refused";
+    }
   }
   await loadAccount();
 }

@@ -52,6 +52,16 @@ export const TYPES = {
     { name: "nonce", type: "uint256" },
     { name: "expiry", type: "uint256" },
   ],
+  CancelBatch: [
+    { name: "account", type: "address" },
+    { name: "cancels", type: "BatchCancel[]" },
+    { name: "nonce", type: "uint256" },
+    { name: "expiry", type: "uint256" },
+  ],
+  BatchCancel: [
+    { name: "oid", type: "uint256" },
+    { name: "client_id", type: "string" },
+  ],
   ReadSession: [
     { name: "account", type: "address" },
     { name: "nonce", type: "uint256" },
@@ -60,6 +70,15 @@ export const TYPES = {
 };
 
 const UINTS = new Set(["nonce", "expiry", "oid"]);
+
+// uint256 fields as BigInt for viem, in nested lists too (a batch's items)
+function uints(value) {
+  if (Array.isArray(value)) return value.map(uints);
+  if (value === null || typeof value !== "object") return value;
+  const out = {};
+  for (const [k, v] of Object.entries(value)) out[k] = UINTS.has(k) ? BigInt(v) : uints(v);
+  return out;
+}
 
 export class Wallet {
   constructor(domain, chain) {
@@ -127,9 +146,13 @@ export class Wallet {
   }
 
   async sign(primaryType, message) {
-    const typed = {};
-    for (const [k, v] of Object.entries(message)) typed[k] = UINTS.has(k) ? BigInt(v) : v;
-    const args = { domain: this.domain, types: { [primaryType]: TYPES[primaryType] }, primaryType, message: typed };
+    const typed = uints(message);
+    const types = { [primaryType]: TYPES[primaryType] };
+    for (const f of TYPES[primaryType]) {
+      const inner = f.type.replace(/\[\]$/, "");
+      if (TYPES[inner]) types[inner] = TYPES[inner];
+    }
+    const args = { domain: this.domain, types, primaryType, message: typed };
     if (this.kind === "burner") return this.account.signTypedData(args);
     return this.client.signTypedData({ account: this.address, ...args });
   }
