@@ -18,6 +18,7 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
 from offchain.chain.feeds import DEVNET_REPORTER_ACCOUNT, FEED_PREFIX
+from offchain.chain.safe import DEVNET_COLD_OWNERS, DEVNET_COLD_THRESHOLD, SAFE_VERSION, artifact, initializer
 from offchain.paths import deployment_file
 
 DEVNET_CHAIN_IDS = (31337, 1337)
@@ -194,6 +195,54 @@ def deploy_anchor(deployer, devnet: bool, poster: str | None):
     return deployer.deploy(project.JournalAnchor, deployer.address, anchorer)
 
 
+def _safe_container(name: str):
+    """An ape contract container of a Safe 1.4.1 contract from the npm package's compiled artifact."""
+    from ape.contracts import ContractContainer
+    from ethpm_types import ContractType
+
+    built = artifact(name)
+    return ContractContainer(
+        ContractType.model_validate(
+            {"contractName": name, "abi": built["abi"], "deploymentBytecode": {"bytecode": built["bytecode"]}}
+        )
+    )
+
+
+def deploy_cold_wallet(
+    deployer, devnet: bool, owners: tuple[str, ...], threshold: int | None, reserves
+) -> dict | None:
+    """Deploy the Safe contracts and create the cold wallet, an M-of-N Safe; register it as a reserve.
+
+    Devnet default: anvil test accounts `DEVNET_COLD_OWNERS`, 2-of-3. Off a devnet without
+    `--cold-owner`, no cold wallet is made. Custody may `to_cold` into it; the ReserveRegistry counts
+    its balances as reserves.
+    """
+    if not owners:
+        if not devnet:
+            return None
+        owners = tuple(accounts.test_accounts[i].address for i in DEVNET_COLD_OWNERS)
+        threshold = threshold or DEVNET_COLD_THRESHOLD
+    threshold = threshold or len(owners) // 2 + 1
+    init = initializer(list(owners), threshold, "0x" + "00" * 20)  # checks owners and threshold first
+    singleton = deployer.deploy(_safe_container("Safe"))
+    factory = deployer.deploy(_safe_container("SafeProxyFactory"))
+    handler = deployer.deploy(_safe_container("CompatibilityFallbackHandler"))
+    init = initializer(list(owners), threshold, handler.address)
+    safe = factory.createProxyWithNonce.call(singleton.address, init, 0)
+    factory.createProxyWithNonce(singleton.address, init, 0, sender=deployer)
+    reserves["Custody"].set_cold_wallet(safe, True, sender=deployer)
+    reserves["ReserveRegistry"].set_reserve_address(safe, True, sender=deployer)
+    return {
+        "safe": str(safe),
+        "version": SAFE_VERSION,
+        "owners": [str(o) for o in owners],
+        "threshold": threshold,
+        "singleton": str(singleton.address),
+        "proxy_factory": str(factory.address),
+        "fallback_handler": str(handler.address),
+    }
+
+
 def hand_over_roles(deployer, breaker, governor: str | None) -> None:
     """Give the governor role to `governor` and drop the deployer's (no-op on a devnet)."""
     if not governor or governor.lower() == deployer.address.lower():
@@ -203,7 +252,9 @@ def hand_over_roles(deployer, breaker, governor: str | None) -> None:
     breaker.renounceRole(role, deployer.address, sender=deployer)
 
 
-def write_deployment(chain_id: int, deployer, start_block: int, contracts: dict[str, object]) -> Path:
+def write_deployment(
+    chain_id: int, deployer, start_block: int, contracts: dict[str, object], cold_wallet: dict | None = None
+) -> Path:
     """Write the deployment file other programs read (SPEC §4 format)."""
     path = deployment_file(chain_id)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,6 +264,8 @@ def write_deployment(chain_id: int, deployer, start_block: int, contracts: dict[
         "block": start_block,
         "contracts": {name: str(c.address) for name, c in contracts.items()},
     }
+    if cold_wallet:
+        doc["cold_wallet"] = cold_wallet
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     tmp.replace(path)
@@ -241,9 +294,31 @@ def _parse_pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     help="chain poster: attester, custody operator, cover, journal anchor (devnet: deployer)",
 )
 @click.option(
+    "--cold-owner",
+    "cold_owners",
+    multiple=True,
+    help="an owner of the cold wallet Safe (devnet: 3 test keys)",
+)
+@click.option(
+    "--cold-threshold", type=int, default=None, help="signatures a cold wallet transfer needs (devnet: 2)"
+)
+@click.option(
     "--autosign", is_flag=True, help="sign every deploy transaction without a prompt (keyfile accounts)"
 )
-def cli(ecosystem, network, provider, account_alias, tokens, governor, guardian, sentinel, poster, autosign):
+def cli(
+    ecosystem,
+    network,
+    provider,
+    account_alias,
+    tokens,
+    governor,
+    guardian,
+    sentinel,
+    poster,
+    cold_owners,
+    cold_threshold,
+    autosign,
+):
     """Deploy the Breakwater protocol and write deployments/<chain_id>.json."""
     chain_id = provider.chain_id
     devnet = chain_id in DEVNET_CHAIN_IDS
@@ -263,13 +338,18 @@ def cli(ecosystem, network, provider, account_alias, tokens, governor, guardian,
     feeds = deploy_feeds(deployer, devnet)
     contracts.update(feeds)
     contracts["JournalAnchor"] = deploy_anchor(deployer, devnet, poster)
+    cold_wallet = deploy_cold_wallet(deployer, devnet, cold_owners, cold_threshold, reserves)
 
     # Last: the deployer stops being governor (protect every contract before this line).
     for contract in (*reserves.values(), *feeds.values(), contracts["JournalAnchor"]):
         hand_over_roles(deployer, contract, governor)
     hand_over_roles(deployer, breaker, governor)
-    path = write_deployment(chain_id, deployer, start_block, contracts)
+    path = write_deployment(chain_id, deployer, start_block, contracts, cold_wallet)
     click.echo(f"Deployed on chain {chain_id} by {deployer.address} (from block {start_block}):")
     for name, c in contracts.items():
         click.echo(f"  {name:16} {c.address}")
+    if cold_wallet:
+        click.echo(
+            f"  {'cold wallet':16} {cold_wallet['safe']} (Safe {cold_wallet['threshold']}-of-{len(cold_wallet['owners'])})"
+        )
     click.echo(f"Wrote {path}")
