@@ -1,9 +1,9 @@
 // The price chart (lightweight-charts): candles of the local trades, lines for the index, the
 // on-chain pool price and the mark, and the halt / cool-down / auction periods shaded behind them.
 // Plus the depth chart, drawn on a canvas from the book.
-import { createChart, CandlestickSeries, LineSeries, HistogramSeries, ColorType } from "lightweight-charts";
+import { createChart, AreaSeries, CandlestickSeries, LineSeries, ColorType } from "lightweight-charts";
 
-const SHADE = { halted: "rgba(220, 38, 38, 0.22)", cooldown: "rgba(234, 179, 8, 0.25)", auction: "rgba(59, 130, 246, 0.22)" };
+const SHADE = { halted: "rgba(220, 38, 38, 0.20)", cooldown: "rgba(234, 179, 8, 0.22)", auction: "rgba(59, 130, 246, 0.22)" };
 
 export class PriceChart {
   constructor(el) {
@@ -15,12 +15,21 @@ export class PriceChart {
       timeScale: { timeVisible: true, secondsVisible: true },
       rightPriceScale: { borderColor: "#2a3347" },
     });
-    this.shade = this.chart.addSeries(HistogramSeries, {
-      priceScaleId: "shade",
-      priceLineVisible: false,
-      lastValueVisible: false,
-      base: 0,
-    });
+    // the stopped periods: one area per state on a hidden 0..1 scale, drawn behind the candles
+    this.shades = {};
+    for (const [state, color] of Object.entries(SHADE)) {
+      this.shades[state] = this.chart.addSeries(AreaSeries, {
+        priceScaleId: "shade",
+        topColor: color,
+        bottomColor: color,
+        lineColor: "rgba(0,0,0,0)",
+        lineWidth: 1,
+        priceLineVisible: false,
+        lastValueVisible: false,
+        crosshairMarkerVisible: false,
+        autoscaleInfoProvider: () => ({ priceRange: { minValue: 0, maxValue: 1 } }),
+      });
+    }
     this.chart.priceScale("shade").applyOptions({ scaleMargins: { top: 0, bottom: 0 }, visible: false });
     this.candles = this.chart.addSeries(CandlestickSeries, {
       upColor: "#16a34a",
@@ -71,17 +80,33 @@ export class PriceChart {
       if (points.length) bySecond.set(Math.floor(end / 1000), Number(points[points.length - 1][1]));
       return [...bySecond.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value }));
     };
-    this.index.setData(series(ov.index));
-    this.pool.setData(series(ov.pool));
-    this.mark.setData(series(ov.mark));
-    // shade every interval that a stopped period overlaps, one bar per interval
-    const bars = new Map();
+    const lines = [series(ov.index), series(ov.pool), series(ov.mark)];
+    this.index.setData(lines[0]);
+    this.pool.setData(lines[1]);
+    this.mark.setData(lines[2]);
+    // each stopped period: its area covers every point the chart has inside it (candles, the lines'
+    // steps, one per interval), and nothing elsewhere (whitespace breaks the area)
+    const times = new Set([...candles.map((c) => c.time), ...lines.flat().map((p) => p.time)]);
     for (const p of ov.periods) {
       const from = p.start - (p.start % step);
       const until = p.end === null ? end : p.end;
-      for (let t = from; t < until && bars.size < 5000; t += step) bars.set(Math.floor(t / 1000), SHADE[p.state] || SHADE.halted);
+      for (let t = from; t <= until && times.size < 20000; t += step) times.add(Math.floor(t / 1000));
+      times.add(Math.floor(p.start / 1000));
+      times.add(Math.floor(until / 1000));
     }
-    this.shade.setData([...bars.entries()].sort((a, b) => a[0] - b[0]).map(([time, color]) => ({ time, value: 1, color })));
+    const sorted = [...times].sort((a, b) => a - b);
+    for (const [state, series] of Object.entries(this.shades)) {
+      const mine = ov.periods.filter((p) => p.state === state);
+      series.setData(
+        mine.length
+          ? sorted.map((t) =>
+              mine.some((p) => t * 1000 >= p.start - (p.start % step) && t * 1000 <= (p.end === null ? end : p.end))
+                ? { time: t, value: 1 }
+                : { time: t },
+            )
+          : [],
+      );
+    }
     this.periods = ov.periods;
     const key = `${doc.symbol}/${doc.interval}/${candles.length}/${ov.periods.length}`;
     if (key !== this.fitted) {
