@@ -28,6 +28,8 @@ from offchain.core.messages import codec
 from offchain.core.messages.events import Rejected, Trade
 
 EXIT_BAD_INPUT = 2
+MAX_LINE_BYTES = 1_000_000  # a scenario line longer than this is refused unparsed
+MAX_BRACKETS = 1_000  # a line with more brackets than this is refused unparsed (no deep recursion)
 PROGRESS_MIN_BYTES = 2_000_000  # show a progress bar from about 10k lines up
 
 
@@ -168,8 +170,18 @@ def seconds(ts: int) -> int | float:
     return ts // 1000 if ts % 1000 == 0 else ts / 1000
 
 
-def read_commands(path: Path, engine: Engine, on_bytes: Callable[[int], None] | None = None) -> Iterator[Any]:
-    """Yield the scenario's commands in order; raise ScenarioError naming a bad line."""
+def read_commands(
+    path: Path,
+    engine: Engine,
+    on_bytes: Callable[[int], None] | None = None,
+    where: list[int] | None = None,
+) -> Iterator[Any]:
+    """Yield the scenario's commands in order; raise ScenarioError naming a bad line.
+
+    Every line is refused cleanly, whatever it holds (issue 15.1): too long or too deeply nested to
+    parse safely, not JSON, a number beyond the codec's bounds, not a command. `where[0]` is kept at
+    the line number of the command last yielded (so the caller can name it too).
+    """
     with open(path, "rb") as fh:
         for line_no, raw in enumerate(fh, start=1):
             if on_bytes is not None:
@@ -177,16 +189,25 @@ def read_commands(path: Path, engine: Engine, on_bytes: Callable[[int], None] | 
             text = raw.strip()
             if not text:
                 continue
+            if len(text) > MAX_LINE_BYTES:
+                raise ScenarioError(path, line_no, f"a line of {len(text)} bytes (at most {MAX_LINE_BYTES})")
+            if text.count(b"[") + text.count(b"{") > MAX_BRACKETS:
+                raise ScenarioError(path, line_no, f"more than {MAX_BRACKETS} brackets: not a command")
             try:
                 d = json.loads(text)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # JSONDecodeError, int digits
                 raise ScenarioError(path, line_no, f"not valid JSON: {exc}") from None
             try:
-                yield codec.parse_command(d, engine)
+                cmd = codec.parse_command(d, engine)
             except codec.CommandFormatError as exc:
                 raise ScenarioError(path, line_no, str(exc)) from None
-            except (TypeError, ValueError, KeyError) as exc:  # a value no parser anticipated
-                raise ScenarioError(path, line_no, f"bad command: {exc}") from None
+            except (TypeError, ValueError, KeyError, ArithmeticError, RecursionError) as exc:
+                raise ScenarioError(
+                    path, line_no, f"bad command: {exc}"
+                ) from None  # no parser anticipated it
+            if where is not None:
+                where[0] = line_no
+            yield cmd
 
 
 def replay(path: Path, breaker: bool = True, sample: bool = False, progress: bool = False) -> Recorder:
@@ -203,8 +224,14 @@ def replay(path: Path, breaker: bool = True, sample: bool = False, progress: boo
     try:
         apply = engine.apply
         record = recorder.on_events
-        for cmd in read_commands(path, engine, on_bytes):
-            record(apply(cmd))
+        where = [0]
+        for cmd in read_commands(path, engine, on_bytes, where):
+            try:
+                record(apply(cmd))
+            except Exception as exc:  # never a traceback: exit 2 naming the line (issue 15.1)
+                raise ScenarioError(
+                    path, where[0], f"the engine failed on it: {type(exc).__name__}: {exc}"
+                ) from exc
             if sample:
                 recorder.sample_prices(cmd.ts)
     finally:

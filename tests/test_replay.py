@@ -259,6 +259,7 @@ def test_operator_halt_and_resume_reopen_through_an_auction(tmp_path, capsys):
         *HEADER,
         {"t": 0, "cmd": "deposit", "account": "maker", "asset": "USDE", "amount": "1000"},
         {"t": 0, "cmd": "deposit", "account": "taker", "asset": "USDC", "amount": "1000"},
+        {"t": 0, "cmd": "authorise", "account": "taker"},  # may add orders during the halt
         {
             "t": 1,
             "cmd": "order",

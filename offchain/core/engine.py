@@ -15,11 +15,12 @@ from offchain.core.codes import RejectCode as R
 from offchain.core.matching.book import Book
 from offchain.core.matching.orders import OrderFlow
 from offchain.core.messages import commands as C
-from offchain.core.messages.events import Balance, Rejected, Trade
+from offchain.core.messages.events import Balance, Rejected, StateChanged, Trade
 from offchain.core.model.accounts import Account, Accounts
 from offchain.core.model.fees import FeeSchedule
 from offchain.core.model.markets import Asset, Market
 from offchain.core.model.orders import OpenOrder
+from offchain.core.model.states import CONTINUOUS
 from offchain.core.ports import Module, RiskPolicy
 from offchain.core.snapshot import SNAPSHOT_VERSION, SnapshotState
 from offchain.core.venue import VenueHandlers
@@ -129,8 +130,15 @@ class Engine(VenueHandlers, OrderFlow, SnapshotState):
 
     def _run_timers(self, ts: int) -> list:
         out: list = []
-        for hook in self._tick_hooks:
+        hooks = self._tick_hooks
+        for i, hook in enumerate(hooks):
+            n = len(out)
             hook(self, ts, out)
+            if i and any(e.__class__ is StateChanged and e.state == CONTINUOUS for e in out[n:]):
+                # a later module's timer reopened a market: the earlier ones (risk: marks, then
+                # liquidations) see the reopened market in this same command, not a tick late (15.8)
+                for earlier in hooks[:i]:
+                    earlier(self, ts, out)
         self._wake = self._next_wake()
         return out
 

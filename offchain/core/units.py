@@ -10,6 +10,16 @@ from __future__ import annotations
 PPM = 1_000_000  # parts per million: 1_000_000 = 100 %
 BPS = 10_000  # basis points: 10_000 = 100 %
 
+# Bounds every number is checked against where it enters (the codec, and the engine's own entry
+# points for commands adapters build directly), so that no value can overflow a float, an int64
+# column or the decimal context further in (docs/engine.md "Bounds", issue 15.1):
+MAX_DECIMAL_CHARS = 96  # a decimal string longer than this is refused unparsed
+MAX_EXPONENT = 60  # |adjusted exponent| of a decimal: 1e60 is already far beyond any maximum
+MAX_ATOMS = 10**36  # an amount or a quantity in atoms: 10^18 whole units of an 18-decimal token
+MAX_PRICE = 2**62  # a price (or tick) in quote atoms per whole base: the auction's int64 columns
+MAX_TS = 2**53 - 1  # a time in ms (year 287,000; a JSON number stays exact)
+MAX_INT = 2**63 - 1  # any other integer field (ids, windows, parameters)
+
 
 def ceil_div(a: int, b: int) -> int:
     """Return ceil(a / b) for integers (b > 0)."""

@@ -23,7 +23,7 @@ from offchain.core.messages.events import (
 )
 from offchain.core.model.markets import Asset, Market
 from offchain.core.model.states import CONTINUOUS, HALTED, MARKET_KINDS
-from offchain.core.units import BPS, PPM
+from offchain.core.units import BPS, MAX_ATOMS, MAX_PRICE, PPM
 
 
 class VenueHandlers:
@@ -90,8 +90,10 @@ class VenueHandlers:
         """
         if cmd.asset not in self.assets:
             return [self.reject(cmd, R.UNKNOWN_ASSET, f"no asset {cmd.asset!r}", cmd.asset)]
-        if type(cmd.amount) is not int or cmd.amount <= 0:
-            return [self.reject(cmd, R.BAD_AMOUNT, "the amount must be positive", cmd.asset)]
+        if type(cmd.amount) is not int or not 0 < cmd.amount <= MAX_ATOMS:
+            return [
+                self.reject(cmd, R.BAD_AMOUNT, f"the amount must be from 1 to {MAX_ATOMS} atoms", cmd.asset)
+            ]
         if cmd.ref and cmd.ref in self.deposit_refs:
             return [self.reject(cmd, R.DUPLICATE_DEPOSIT, f"deposit {cmd.ref} was already credited", cmd.ref)]
         if cmd.ref:
@@ -126,8 +128,10 @@ class VenueHandlers:
             return self.reject(cmd, R.UNKNOWN_MARKET, f"no market {cmd.symbol!r}", cmd.symbol)
         if not isinstance(cmd.source, str) or not cmd.source:
             return self.reject(cmd, R.BAD_SOURCE, "an index price needs a source", cmd.symbol)
-        if type(cmd.price) is not int or cmd.price <= 0:
-            return self.reject(cmd, R.BAD_PRICE, "an index price must be a positive integer", cmd.symbol)
+        if type(cmd.price) is not int or not 0 < cmd.price <= MAX_PRICE:
+            return self.reject(
+                cmd, R.BAD_PRICE, f"an index price is an integer from 1 to {MAX_PRICE}", cmd.symbol
+            )
         return None
 
     def _on_index(self, cmd: C.Index) -> list:

@@ -119,6 +119,7 @@ SELL_START_S = 660
 SELL_END_S = SELL_START_S + 20 * 60
 DLP_ARRIVAL_S = 1_020  # the designated provider has its money in 6 minutes
 MM_RETURN_S = 1_140  # market makers re-quote once they have rebalanced inventory
+SELLER_REST_S = 1_110  # the seller queues its rest in the cool-down (the halt ends at 1,081 s)
 END_S = 3_000
 
 
@@ -204,6 +205,8 @@ def usde_crash(
         tl.add(0, "deposit", account=acct, asset="USDE", amount=qty_str(collateral))
         tl.add(0, "margin", account=acct)  # spot margin: buying beyond the USDC balance borrows it
     tl.add(0, "dlp", account="dlp1")
+    for mm in MARKET_MAKERS:  # seed 004 §4.2: the exchange's market makers may quote during a halt
+        tl.add(0, "authorise", account=mm)
     _index_feed(tl, rng, crash=True)
     open_ids = _mm_quotes(tl, rng, until_s=CRASH_START_S)
     # leveraged longs: buy USDE with borrowed USDC (calm, t = 60..100 s) from a treasury's offer
@@ -262,9 +265,10 @@ def usde_crash(
     tl.add(t_dlp, "dlp_deposit", account="dlp1", symbol=SYMBOL, asset="USDE", amount="20000000")
     _ladder(tl, t_dlp + 1000, "dlp1", "buy", _steps(Decimal("0.9960"), Decimal("-0.0010"), 8), 2_000_000, "d")
     _ladder(tl, t_dlp + 1000, "dlp1", "sell", _steps(Decimal("0.9995"), Decimal("0.0010"), 8), 2_000_000, "d")
-    # the seller, refused while halted, offers the rest at a sane price; it crosses the DLP's bids
+    # the seller, refused while halted (only DLPs and authorised participants add orders then),
+    # offers the rest at a sane price once the cool-down opens; it crosses the DLP's bids
     tl.add(
-        (DLP_ARRIVAL_S + 30) * 1000,
+        SELLER_REST_S * 1000,
         "order",
         account="seller",
         symbol=SYMBOL,

@@ -53,6 +53,10 @@ class Exchange:
             self.ok("deposit", account=account, asset="USDC", amount="50000000")
             self.ok("deposit", account=account, asset="USDE", amount="50000000")
         self.ok("index", symbol=SYMBOL, source="curve", price=INDEX)
+        # seed 004 §4.2: during a halt only DLPs and authorised participants add orders; the
+        # professionals of these scenarios are authorised, "retail" is not
+        for account in ("market_maker", "seller", "buyer"):
+            self.ok("authorise", account=account)
 
     def do(self, cmd: str, dt_ms: int = 1, **fields) -> list:
         self.ts += dt_ms

@@ -56,7 +56,16 @@ def listing() -> list[dict]:
             "band": "0.3",
             "impact": "0.2",
         },
-        {"cmd": "risk_market", "symbol": PERP, "max_leverage": 50, "funding_interval": "60"},
+        # the streams post the index every few minutes: a source stays fresh for an hour (a stale
+        # index is no index, and losing it halts the market)
+        {
+            "cmd": "risk_market",
+            "symbol": PERP,
+            "max_leverage": 50,
+            "funding_interval": "60",
+            "max_source_age": "3600",
+        },
+        {"cmd": "risk_market", "symbol": SPOT, "max_source_age": "3600"},
         {
             "cmd": "risk_params",
             "interest_interval": "10",
@@ -79,6 +88,7 @@ def listing() -> list[dict]:
         {"cmd": "margin", "account": "whale"},
         {"cmd": "margin", "account": "small"},
         {"cmd": "dlp", "account": "dlp"},
+        {"cmd": "authorise", "account": "mm"},  # the market maker may quote during a halt (seed 004)
     ]
     for i in range(1, 6):
         out.append(_limit("mm", PERP, "buy", str(60_000 - 150 * i), _lots(300), f"mpb{i}"))

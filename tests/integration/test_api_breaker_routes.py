@@ -117,13 +117,15 @@ def test_amend_is_refused_for_another_accounts_order_and_without_a_change(http):
     assert nothing.status_code == 422
 
 
-def test_amend_during_a_halt_reprices_without_trading(http, service):
+def test_amend_during_a_halt_reprices_without_trading_for_authorised_participants_only(http, service):
     maker = Client("http://testserver", MARKET_MAKER.key, domain=DOMAIN, http=http)
     oid = maker.place_order(SYMBOL, "buy", "10", price="0.9970", client_id="h")["oid"]
-    Client("http://testserver", TRADER.key, domain=DOMAIN, http=http).place_order(
-        SYMBOL, "sell", "10", price="0.9990", client_id="ask"
-    )
+    trader = Client("http://testserver", TRADER.key, domain=DOMAIN, http=http)
+    other = trader.place_order(SYMBOL, "sell", "10", price="0.9990", client_id="ask")["oid"]
+    submit(service, cmd="authorise", account=MARKET_MAKER.address)
     submit(service, cmd="halt", symbol=SYMBOL)
+    refused = amend(http, TRADER, other, price="0.9991")  # not a DLP nor authorised: waits (seed 004)
+    assert refused.status_code == 400 and refused.json()["code"] == "halted_dlp_only"
     crossed = amend(http, MARKET_MAKER, oid, price="0.9995")
     assert crossed.status_code == 200, crossed.text
     assert not [e for e in crossed.json()["events"] if e.get("event") == "trade"]

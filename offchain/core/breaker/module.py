@@ -44,12 +44,16 @@ from offchain.core.matching.auction import OrderColumns, indicative, uncross
 from offchain.core.messages import commands as C
 from offchain.core.messages.breaker import (
     AuctionUncrossed,
+    Authorise,
     BreakerParamsSet,
     BreakerTransition,
     DesignateDlp,
     DlpDeposit,
     DlpDesignated,
+    DlpReverse,
+    DlpReversed,
     IndicativePrice,
+    ParticipantAuthorised,
     SetBreaker,
 )
 from offchain.core.model.breaker_params import BreakerError, BreakerParams
@@ -59,6 +63,7 @@ from offchain.core.units import PPM
 
 if TYPE_CHECKING:
     from offchain.core.messages.events import Trade
+    from offchain.core.model.accounts import Account
     from offchain.core.model.markets import Market
     from offchain.core.model.orders import OpenOrder
     from offchain.core.ports import CollateralSeams, EngineContext
@@ -86,6 +91,8 @@ class BreakerModule(Module):
         self.breakers: dict[str, Breaker] = {}
         self.monitors: dict[str, MarketMonitor] = {}
         self.dlps: set[str] = set()
+        self.authorised: set[str] = set()  # may add orders during a halt (no priority channel)
+        self.priority: dict[str, tuple[str, str, int]] = {}  # dlp_deposit ref -> (account, asset, atoms)
         self.frozen: dict[str, int] = {}  # symbol -> collateral mark frozen at the trip
         self.published: dict[str, tuple] = {}  # symbol -> last indicative (price, volume, surplus)
         self.engine: EngineContext | None = None
@@ -110,6 +117,8 @@ class BreakerModule(Module):
             C.Resume: self._on_resume,
             DesignateDlp: self._on_designate,
             DlpDeposit: self._on_dlp_deposit,
+            DlpReverse: self._on_dlp_reverse,
+            Authorise: self._on_authorise,
             SetBreaker: self._on_set,
         }
 
@@ -131,6 +140,20 @@ class BreakerModule(Module):
     def _probe(self, engine: EngineContext, market: Market, ts: int, price: int | None, book=None):
         monitor = self._ensure(market)[1]
         book = book or BookView(market.book)
+        return monitor.probe(
+            ts,
+            price,
+            market.index_price,
+            book.bid_levels,
+            book.ask_levels,
+            book.mid(),
+            self.lce_source(engine, market),
+        )
+
+    def _detached_probe(self, engine: EngineContext, market: Market, ts: int, price: int | None, book):
+        """A probe on a detached copy of the windows: for questions asked before an order is accepted
+        (the guard's preview), which must leave no trace if the order is then refused (15.3)."""
+        monitor = self._ensure(market)[1].detached()
         return monitor.probe(
             ts,
             price,
@@ -186,7 +209,7 @@ class BreakerModule(Module):
                 return None  # the walk ends at the order's own limit without tripping
             if price < lo or price > hi:
                 view = BookView(market.book, consumed_side=not is_buy, consumed_levels=i)
-                probe = self._probe(engine, market, ts, price, view)
+                probe = self._detached_probe(engine, market, ts, price, view)
                 if _would_trip(breaker, ts, probe):
                     # stop short of this level: bids >= price + 1 (sell) / asks <= price - 1 (buy)
                     return price - 1 if is_buy else price + 1
@@ -198,12 +221,11 @@ class BreakerModule(Module):
     @staticmethod
     def _cold_band(market: Market, breaker: Breaker, monitor: MarketMonitor, ts: int) -> tuple[int, float]:
         """A price range over which neither CVD nor V_P is beyond its trip threshold (every price in
-        it is cold; a price outside may be cold too), with the V_P window trimmed to ``ts`` (as
-        reading V_P trims it: a caller that may not read V_P reads ``extremes`` and ``_band``)."""
-        window = monitor.range
-        window._expire(ts)
-        if window._max:
-            return _band(market.index_price, breaker.params, window._max[0][1], window._min[0][1])
+        it is cold; a price outside may be cold too), read from the V_P window as of ``ts`` without
+        trimming it (the guard runs before an order may still be refused)."""
+        extremes = monitor.range.extremes(ts)  # read, never trimmed: a refused taker changes nothing
+        if extremes is not None:
+            return _band(market.index_price, breaker.params, extremes[0], extremes[1])
         return _band(market.index_price, breaker.params, None, None)
 
     def _cheap_hot(
@@ -254,6 +276,14 @@ class BreakerModule(Module):
             breaker, monitor = self._ensure(market)
             view = BookView(market.book)
             state = breaker.state
+            if state == CONTINUOUS and market.index_sources and market.index_price is None:
+                # the market had an index and has none now (every source stale or weighted out)
+                lost = breaker.lose_index(
+                    ts, self._probe(engine, market, ts, self.local_price(market, state), view)
+                )
+                if lost is not None:
+                    self._apply(engine, market, [lost], ts, out)
+                    continue
             if state == CONTINUOUS:
                 monitor.on_mid(ts, view.mid())
                 if monitor.benchmark.due(ts):
@@ -480,7 +510,58 @@ class BreakerModule(Module):
                     cmd.symbol,
                 )
             ]
-        return engine.credit_deposit(cmd, cmd.ref or f"dlp:{market.symbol}")
+        out = engine.credit_deposit(cmd, cmd.ref or f"dlp:{market.symbol}")
+        if cmd.ref and out and out[0].EVENT == "deposited":
+            self.priority[cmd.ref] = (cmd.account, cmd.asset, cmd.amount)
+        return out
+
+    def _on_dlp_reverse(self, cmd: DlpReverse) -> list:
+        """Debit back a priority credit whose deposit left the chain; its ref may be credited again."""
+        engine = self.engine
+        credited = self.priority.get(cmd.ref)
+        if credited is None:
+            return [engine.reject(cmd, R.UNKNOWN_DEPOSIT, f"no priority credit {cmd.ref!r}", cmd.ref)]
+        if credited != (cmd.account, cmd.asset, cmd.amount):
+            return [
+                engine.reject(
+                    cmd,
+                    R.BAD_AMOUNT,
+                    f"{cmd.ref} credited {credited[2]} {credited[1]} to {credited[0]}",
+                    cmd.ref,
+                )  # fmt: skip
+            ]
+        del self.priority[cmd.ref]
+        engine.deposit_refs.discard(cmd.ref)
+        acct = engine.accounts.open(cmd.account)
+        engine.accounts.debit(acct, cmd.asset, cmd.amount)
+        return [DlpReversed(cmd.ts, cmd.account, cmd.asset, cmd.amount, cmd.ref)]
+
+    def _on_authorise(self, cmd: Authorise) -> list:
+        engine = self.engine
+        if not isinstance(cmd.account, str) or not cmd.account:
+            return [engine.reject(cmd, R.BAD_ACCOUNT, "authorise an account by name")]
+        if cmd.authorised:
+            self.authorised.add(cmd.account)
+        else:
+            self.authorised.discard(cmd.account)
+        return [ParticipantAuthorised(cmd.ts, cmd.account, cmd.authorised)]
+
+    # -- who may add orders during a halt (seed 004 §4.2) -----------------------------------------
+
+    def check_order(self, engine: EngineContext, market: Market, acct: Account, order: OpenOrder):
+        """While a market is halted only designated liquidity providers and authorised participants
+        add (or reprice, or enlarge) orders; everyone else waits for the cool-down."""
+        breaker = self.breakers.get(market.symbol)
+        if breaker is None or breaker.state != HALTED:
+            return None
+        name = acct.name
+        if name in self.dlps or name in self.authorised:
+            return None
+        return (
+            R.HALTED_DLP_ONLY,
+            f"{market.symbol} is halted: only designated liquidity providers and authorised "
+            "participants add orders until the cool-down",
+        )
 
     def _on_set(self, cmd: SetBreaker) -> list:
         engine = self.engine
@@ -516,6 +597,9 @@ class BreakerModule(Module):
             "dlps": sorted(self.dlps),
             "frozen": dict(sorted(self.frozen.items())),
             "published": {sym: list(v) for sym, v in sorted(self.published.items())},
+            # only when used, so that a journal without them keeps its state hash
+            **({"authorised": sorted(self.authorised)} if self.authorised else {}),
+            **({"priority": {r: list(v) for r, v in sorted(self.priority.items())}} if self.priority else {}),
         }
 
     def _pristine(self, symbol: str) -> dict:
@@ -540,6 +624,8 @@ class BreakerModule(Module):
         self.dlps = set(state["dlps"])
         self.frozen = dict(state["frozen"])
         self.published = {sym: tuple(v) for sym, v in state["published"].items()}
+        self.authorised = set(state.get("authorised", ()))
+        self.priority = {r: tuple(v) for r, v in state.get("priority", {}).items()}
 
 
 # -- helpers --------------------------------------------------------------------------------------

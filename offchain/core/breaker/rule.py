@@ -38,6 +38,7 @@ STATES = TRADING_STATES
 # trip reasons, as they appear in BreakerTransition events and the replay report
 REASON_DEVIATION_DEPTH = "cvd_and_depth"
 REASON_VELOCITY_SLIPPAGE_LCE = "velocity_slippage_and_liquidations"
+REASON_INDEX_LOST = "index_lost"  # every index source stale or gone: no CVD, so no trading blind
 REASON_MANUAL = "manual"
 REASON_RECOVERED = "recovered"
 REASON_RESUME = "operator_resume"
@@ -215,16 +216,38 @@ class Breaker:
                 self.last_over[name] = ts
 
     def recovered(self, metrics) -> bool:
-        """The restart test: CVD < 1 %, R_L > 50 %, LCE safe (an unmeasurable metric passes)."""
+        """The restart test: CVD < 1 %, R_L > 50 %, LCE safe. It fails safe: a CVD or R_L that cannot
+        be measured (no index, no depth benchmark) is not a recovery, so the market stays halted
+        until it can be measured or the operator resumes it. LCE is None only where nothing is
+        leveraged (no risk module): nothing to liquidate is safe."""
+        return not self.recovery_blockers(metrics)
+
+    def recovery_blockers(self, metrics) -> list[str]:
+        """The restart conditions not met now, as ``metric`` (beyond its threshold) or
+        ``metric:unmeasurable`` (what `/status` shows a halted market waits for)."""
         p = self.params
+        out = []
         cvd = _read(metrics, "cvd_ppm")
-        if cvd is not None and cvd >= p.cvd_recover_ppm:
-            return False
+        if cvd is None:
+            out.append("cvd_ppm:unmeasurable")
+        elif cvd >= p.cvd_recover_ppm:
+            out.append("cvd_ppm")
         rl = _read(metrics, "rl_ppm")
-        if rl is not None and rl <= p.rl_recover_ppm:
-            return False
+        if rl is None:
+            out.append("rl_ppm:unmeasurable")
+        elif rl <= p.rl_recover_ppm:
+            out.append("rl_ppm")
         lce = _read(metrics, "lce_ppm")
-        return lce is None or lce < p.lce_safe_ppm
+        if lce is not None and lce >= p.lce_safe_ppm:
+            out.append("lce_ppm")
+        return out
+
+    def lose_index(self, ts: int, metrics=None) -> Transition | None:
+        """Every index source is stale or gone in continuous trading: halt (a documented trip reason;
+        the market then waits for a measurable CVD like any other halt)."""
+        if self.state != CONTINUOUS or not self.params.enabled:
+            return None
+        return self._move(ts, HALTED, REASON_INDEX_LOST, metrics)
 
     # -- internals ------------------------------------------------------------------------------
 

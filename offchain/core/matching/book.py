@@ -23,6 +23,9 @@ from offchain.core.model.states import CANCEL_BOTH, CANCEL_MAKER, CANCEL_TAKER, 
 __all__ = ["Book", "Order", "CANCEL_BOTH", "CANCEL_MAKER", "CANCEL_TAKER", "DECREMENT", "STP_MODES"]
 
 
+REDUCE_ONLY_CANCEL = -1  # the price of a `match` step that cancels a reduce-only maker (no room left)
+
+
 class Book:
     """Price-time priority order book for one market."""
 
@@ -183,16 +186,24 @@ class Book:
         keys = self._bid_keys
         return bool(keys) and price <= keys[-1]
 
-    def match(self, is_buy: bool, limit: int, qty: int, owner: str, stp: str, steps: list) -> int:
+    def match(
+        self, is_buy: bool, limit: int, qty: int, owner: str, stp: str, steps: list, reduce_room=None
+    ) -> int:
         """Take liquidity at prices no worse than `limit`; return the taker's unmatched quantity.
 
         Appends to `steps`, in the order they happen, `(maker, price, qty)` per execution and
         `(maker, None, qty)` per resting order that self-trade prevention cancelled (or decremented by
         `qty`). A maker whose size reaches 0 leaves the book with `qty == 0`. `self.taker_cancelled` is True afterwards when self-trade
         prevention ended the taker (its remainder must not rest).
+
+        `reduce_room(owner)` (perpetual markets) is how much a resting reduce-only order of `owner`
+        may still fill before the owner's position would cross zero: reduce-only is enforced at fill
+        time (issue 15.4). Every maker fill of such an owner in this walk uses that room up; a
+        reduce-only maker with no room left leaves the book as `(maker, REDUCE_ONLY_CANCEL, qty)`.
         """
         self.taker_cancelled = False
         orders = self.orders
+        rooms: dict[str, int] = {}
         if is_buy:
             keys, side, sign = self._ask_keys, self.asks, -1
         else:
@@ -229,6 +240,23 @@ class Book:
                         steps.append((mk, None, mq))
                     self.taker_cancelled = True
                     break
+                if reduce_room is not None:
+                    mo = mk.owner
+                    room = rooms.get(mo)
+                    if room is None:
+                        room = rooms[mo] = reduce_room(mo)
+                    if mk.reduce_only and room < (mq if mq < qty else qty):
+                        if room > 0:  # fill what reduces, cancel the rest
+                            steps.append((mk, price, room))
+                            qty -= room
+                            mq -= room
+                            rooms[mo] = 0
+                        del lv[oid]
+                        del orders[oid]
+                        mk.qty = 0
+                        steps.append((mk, REDUCE_ONLY_CANCEL, mq))
+                        continue
+                    rooms[mo] = room - (mq if mq <= qty else qty)
                 if mq <= qty:
                     del lv[oid]
                     del orders[oid]

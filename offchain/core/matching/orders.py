@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from offchain.core.codes import RejectCode as R
+from offchain.core.matching.book import REDUCE_ONLY_CANCEL
 from offchain.core.matching.validation import check_price, check_size
 from offchain.core.messages import commands as C
 from offchain.core.messages.events import Accepted, Amended, Cancelled, Rejected, Trade
@@ -28,6 +29,7 @@ from offchain.core.model.states import (
     IOC,
     LIMIT,
     MARKET,
+    PERP,
     SELL,
     STP_MODES,
     TIFS,
@@ -209,13 +211,19 @@ class OrderFlow:
         steps = self._steps
         before = order.qty
         limit = self._match_limit(market, order) if self._limit_hooks else order.price
-        rem = book.match(order.is_buy, limit, before, order.owner, order.stp, steps)
+        room = None
+        if market.kind == PERP and hasattr(self.risk, "position"):
+            room = _reduce_room(self.risk, market.symbol, makers_sell=order.is_buy)
+        rem = book.match(order.is_buy, limit, before, order.owner, order.stp, steps, room)
         taker_cancelled = book.taker_cancelled
         ts = out[0].ts
         filled = 0
         for mk, price, q in steps:
             if price is None:
                 self._maker_stp(market, mk, q, ts, out)
+            elif price == REDUCE_ONLY_CANCEL:
+                out.append(Cancelled(ts, mk.oid, mk.owner, market.symbol, mk.client_id, q, 0, "reduce_only"))
+                self._finish(mk)
             else:
                 filled += q
                 self._fill(market, mk, order, price, q, ts, out)
@@ -498,3 +506,14 @@ class OrderFlow:
             market.book.remove(order)
         order.qty -= qty
         self._maker_stp(market, order, qty, ts, out)
+
+
+def _reduce_room(risk: Any, symbol: str, makers_sell: bool):
+    """How much a resting reduce-only order of an owner may fill: its long (sell makers) or short (buy
+    makers) position as the walk starts (`Book.match` subtracts the owner's fills as they happen)."""
+
+    def room(owner: str) -> int:
+        qty = risk.position(owner, symbol).qty
+        return (qty if qty > 0 else 0) if makers_sell else (-qty if qty < 0 else 0)
+
+    return room

@@ -41,6 +41,31 @@ class DlpDeposit:
 
 @C.register
 @dataclass(slots=True, frozen=True)
+class Authorise:
+    """Operator: let an account add orders while a market is halted (``authorised=False`` revokes)."""
+
+    CMD: ClassVar[str] = "authorise"
+    ts: int
+    account: str
+    authorised: bool = True
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
+class DlpReverse:
+    """Take back a priority (``dlp_deposit``) credit whose on-chain deposit a reorg removed: the amount
+    is debited from the provider's account (its bond) and ``ref`` may be credited again."""
+
+    CMD: ClassVar[str] = "dlp_reverse"
+    ts: int
+    account: str
+    asset: str
+    amount: int
+    ref: str
+
+
+@C.register
+@dataclass(slots=True, frozen=True)
 class SetBreaker:
     """Operator: change a market's breaker parameters (names and units of ``BreakerParams``)."""
 
@@ -69,6 +94,25 @@ def _wire_dlp_deposit(r, ts: int, engine: Any) -> Any:
     if atoms is None:
         return C.Invalid(ts, "dlp_deposit", account, R.BAD_AMOUNT, f"{amount} is finer than {asset}'s unit")
     return DlpDeposit(ts, account, symbol, asset, atoms, ref)
+
+
+@wire("authorise")
+def _wire_authorise(r, ts: int, engine: Any) -> Authorise:
+    authorised = r.get("authorised", True)
+    if not isinstance(authorised, bool):
+        raise CommandFormatError(f"authorise: authorised must be true or false, got {authorised!r}")
+    return Authorise(ts, r.text("account"), authorised)
+
+
+@wire("dlp_reverse")
+def _wire_dlp_reverse(r, ts: int, engine: Any) -> Any:
+    account, asset, amount, ref = r.text("account"), r.text("asset"), r.req("amount"), r.text("ref")
+    if asset not in engine.assets:
+        return C.Invalid(ts, "dlp_reverse", account, R.UNKNOWN_ASSET, f"no asset {asset!r}")
+    atoms = scale(amount, engine.assets[asset].decimals, "dlp_reverse.amount")
+    if atoms is None:
+        return C.Invalid(ts, "dlp_reverse", account, R.BAD_AMOUNT, f"{amount} is finer than {asset}'s unit")
+    return DlpReverse(ts, account, asset, atoms, ref)
 
 
 @wire("breaker")
@@ -147,6 +191,28 @@ class DlpDesignated:
     ts: int
     account: str
     designated: bool
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class ParticipantAuthorised:
+    EVENT: ClassVar[str] = "authorised"
+    ts: int
+    account: str
+    authorised: bool
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class DlpReversed:
+    """A priority credit taken back (its deposit left the chain)."""
+
+    EVENT: ClassVar[str] = "dlp_reversed"
+    ts: int
+    account: str
+    asset: str
+    amount: int
+    ref: str
 
 
 @register_event

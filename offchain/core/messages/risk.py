@@ -187,6 +187,30 @@ class InterestAccrued:
 
 @register_event
 @dataclass(slots=True, frozen=True)
+class DeficitPending:
+    """An account below zero equity that a halt keeps from being liquidated (issue 15.2): its deficit
+    (settlement-asset atoms) is reported at once, so the insurance fund and operators see it for the
+    whole halt instead of after the reopening."""
+
+    EVENT: ClassVar[str] = "deficit_pending"
+    ts: int
+    account: str
+    deficit: int
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
+class DeficitCleared:
+    """A pending deficit is no longer pending: the account was liquidated or is above zero again."""
+
+    EVENT: ClassVar[str] = "deficit_cleared"
+    ts: int
+    account: str
+    deficit: int
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
 class LiquidationStarted:
     """An account was found below maintenance (exact integers); its orders are cancelled next."""
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from offchain.core.codes import RejectCode as R
 from offchain.core.messages import commands as C
-from offchain.core.units import PPM
+from offchain.core.units import MAX_ATOMS, MAX_DECIMAL_CHARS, MAX_EXPONENT, MAX_INT, MAX_PRICE, MAX_TS, PPM
 
 
 class CommandFormatError(ValueError):
@@ -34,21 +34,36 @@ def to_decimal(value: Any, field: str) -> Decimal:
     """Return a decimal string or an integer as a Decimal (floats are refused: use strings)."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise CommandFormatError(f"{field}: expected a decimal string, got {value!r}")
+    if isinstance(value, int):
+        if not -MAX_INT <= value <= MAX_INT:
+            raise CommandFormatError(f"{field}: {value} is out of range")
+    elif len(value) > MAX_DECIMAL_CHARS:
+        raise CommandFormatError(
+            f"{field}: a number of {len(value)} characters (at most {MAX_DECIMAL_CHARS})"
+        )
     try:
         dec = Decimal(value)
     except InvalidOperation:
         raise CommandFormatError(f"{field}: {value!r} is not a decimal number") from None
     if not dec.is_finite():
         raise CommandFormatError(f"{field}: {value!r} is not a finite number")
+    if dec and abs(dec.adjusted()) > MAX_EXPONENT:
+        raise CommandFormatError(f"{field}: {value!r} is out of range")
     return dec
 
 
-def scale(value: Any, decimals: int, field: str) -> int | None:
-    """Return `value * 10**decimals` as an integer, or None when it has finer precision than that."""
+def scale(value: Any, decimals: int, field: str, maximum: int = MAX_ATOMS) -> int | None:
+    """Return `value * 10**decimals` as an integer, or None when it has finer precision than that.
+
+    A result beyond `maximum` (atoms; `MAX_PRICE` for prices) is refused as a `CommandFormatError`.
+    """
     dec = to_decimal(value, field).scaleb(decimals)
     if dec != dec.to_integral_value():
         return None
-    return int(dec)
+    atoms = int(dec)
+    if abs(atoms) > maximum:
+        raise CommandFormatError(f"{field}: {value} is above the maximum ({maximum} atoms)")
+    return atoms
 
 
 def format_units(atoms: int, decimals: int) -> str:
@@ -109,10 +124,15 @@ class _Reader:
         value = self.req(key) if default is ... else self.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise CommandFormatError(f"{self.name}: {key} must be an integer, got {value!r}")
+        if isinstance(value, str) and len(value) > 20:
+            raise CommandFormatError(f"{self.name}: {key} is out of range")
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             raise CommandFormatError(f"{self.name}: {key} must be an integer, got {value!r}") from None
+        if not -MAX_INT <= number <= MAX_INT:
+            raise CommandFormatError(f"{self.name}: {key} is out of range")
+        return number
 
     def done(self) -> None:
         extra = sorted(set(self.d) - self.used)
@@ -124,15 +144,18 @@ def parse_ts(d: dict) -> int:
     """Return a wire command's time in ms: `ts` (integer ms) or `t` (seconds, decimal allowed)."""
     if "ts" in d:
         ts = d["ts"]
-        if isinstance(ts, bool) or not isinstance(ts, int) or ts < 0:
-            raise CommandFormatError(f"ts must be a non-negative integer of milliseconds, got {ts!r}")
+        if isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts <= MAX_TS:
+            raise CommandFormatError(f"ts must be an integer of milliseconds in [0, {MAX_TS}], got {ts!r}")
         return ts
     if "t" not in d:
         raise CommandFormatError("missing field 't' (seconds)")
     t = d["t"]
     if isinstance(t, float):
         t = repr(t)  # scenario files write 1.5; read it as the decimal it spells
-    ms = scale(t, 3, "t")
+    if isinstance(t, str | int) and not isinstance(t, bool):
+        ms = scale(t, 3, "t", MAX_TS)
+    else:
+        raise CommandFormatError(f"t must be seconds as a number or decimal string, got {t!r}")
     if ms is None or ms < 0:
         raise CommandFormatError(f"t must be non-negative seconds with at most 3 decimals, got {d['t']!r}")
     return ms
@@ -189,7 +212,7 @@ def _market(r: _Reader, ts: int, engine: Any) -> Any:
             return _invalid(ts, r, R.UNKNOWN_ASSET, f"no asset {asset!r}")
     if band is None or impact is None:
         return _invalid(ts, r, R.BAD_BAND, "bands are given to the basis point")
-    tick_u = scale(tick, engine.assets[quote].decimals, "market.tick")
+    tick_u = scale(tick, engine.assets[quote].decimals, "market.tick", MAX_PRICE)
     if tick_u is None:
         return _invalid(ts, r, R.BAD_TICK, f"tick {tick} is finer than {quote}'s smallest unit")
     base_dec = engine.assets[base].decimals
@@ -230,7 +253,7 @@ def _price_qty(r: _Reader, ts: int, engine: Any, symbol: str) -> tuple[Any, Any]
     price, qty = r.get("price"), r.get("qty")
     price_u = qty_u = None
     if price is not None:
-        price_u = scale(price, engine.assets[market.quote].decimals, f"{r.name}.price")
+        price_u = scale(price, engine.assets[market.quote].decimals, f"{r.name}.price", MAX_PRICE)
         if price_u is None:
             return _invalid(ts, r, R.BAD_TICK, f"price {price} is finer than the quote's smallest unit")
     if qty is not None:
@@ -309,7 +332,7 @@ def _index(r: _Reader, ts: int, engine: Any) -> Any:
     symbol, source, price = r.text("symbol"), r.text("source"), r.req("price")
     if symbol not in engine.markets:
         return _invalid(ts, r, R.UNKNOWN_MARKET, f"no market {symbol!r}")
-    price_u = scale(price, engine.assets[engine.markets[symbol].quote].decimals, "index.price")
+    price_u = scale(price, engine.assets[engine.markets[symbol].quote].decimals, "index.price", MAX_PRICE)
     if price_u is None:
         return _invalid(ts, r, R.BAD_PRICE, f"price {price} is finer than the quote's smallest unit")
     return C.Index(ts, symbol, source, price_u)

@@ -19,7 +19,12 @@ One pass (after every price update: ``tick`` and ``index`` commands):
    price (``via adl``);
 5. the account's PnL is settled; a settlement-asset debt with nothing left to sell is written off as
    ``bad_debt`` (the daemon covers it with ``InsuranceFund.cover``), also for an account that is
-   found with such a bare debt and nothing else.
+   found with such a bare debt and nothing else;
+6. an account below *zero* equity that step 2 leaves alone (a halt) is reported at once as
+   ``deficit_pending`` with its deficit, kept in ``pending_deficit`` (shown to the insurance fund and
+   operators for the whole halt) and ``deficit_cleared`` once it is liquidated or above zero (issue
+   15.2: the rule is to report, not to move it at a bankruptcy price nobody can check while the
+   book is halted).
 
 The insurance fund's own account is never liquidated (it is the backstop).
 """
@@ -31,6 +36,8 @@ from typing import TYPE_CHECKING
 from offchain.core.messages.events import Trade
 from offchain.core.messages.risk import (
     BadDebt,
+    DeficitCleared,
+    DeficitPending,
     Liquidation,
     LiquidationFee,
     LiquidationStarted,
@@ -59,6 +66,9 @@ if TYPE_CHECKING:
 MAX_STEPS = 32  # reductions per account per pass; every step closes part of an exposure
 
 
+MAX_PASSES = 4  # liquidation passes per price update (each may liquidate the makers of the last)
+
+
 class Liquidator:
     """Runs liquidation passes for a :class:`~offchain.core.risk.module.RiskModule`."""
 
@@ -66,23 +76,41 @@ class Liquidator:
         self.m = module
 
     def run(self, engine: EngineContext, ts: int, out: list) -> None:
-        """Liquidate every account below maintenance that can be liquidated now."""
+        """Liquidate every account below maintenance that can be liquidated now; a liquidation's own
+        fills may push its counterparties (makers) under maintenance, so passes repeat (a few at
+        most) until one liquidates nobody (issue 15.8: not a tick late)."""
+        done: set[str] = set()  # liquidated in this run: a later pass looks only at the others
+        for _ in range(MAX_PASSES):
+            before = len(done)
+            self._pass(engine, ts, out, done)
+            if len(done) == before:
+                return
+
+    def _pass(self, engine: EngineContext, ts: int, out: list, done: set[str]) -> None:
         m = self.m
         m.refresh_matrix()
         if m.matrix.size == 0:
             return
         insurance = m.config.insurance_account
+        pending = m.pending_deficit
         for name in sorted(m.matrix.screen(m.valuation())):
             acct = engine.accounts.by_name.get(name)
-            if acct is None or name == insurance:
+            if acct is None or name == insurance or name in done:
                 continue
             health = m.health(name)
             if not health.below_maintenance:
                 continue  # the float screen is only a filter: the exact integers decide
             if self._pick(engine, acct, m.valuation(), set()) is not None:
+                done.add(name)
                 self.liquidate(engine, acct, ts, out)
             elif not m.positions_of(name):
                 self._write_off(engine, acct, ts, out)  # a bare debt; otherwise halted: suspended
+            elif health.equity < 0 and pending.get(name) != -health.equity:
+                pending[name] = -health.equity
+                out.append(DeficitPending(ts, name, -health.equity))
+        for name in sorted(pending):
+            if m.health(name).equity >= 0 or not m.positions_of(name):
+                out.append(DeficitCleared(ts, name, pending.pop(name)))
 
     def liquidate(self, engine: EngineContext, acct: Account, ts: int, out: list) -> None:
         """Run the liquidation of one account (see the module docstring)."""
@@ -355,6 +383,9 @@ class Liquidator:
         for asset, bal in acct.balance.items():
             if asset != settle and (bal < 0 or (bal > 0 and v.asset_price.get(asset))):
                 return  # something is left to sell or to buy back: a later pass continues
+        pool = m.pools.get(settle)
+        if pool is not None:  # the interest it accrued since the last accrual is part of what is lost
+            pool.forgive(acct.name, ts)
         m._credit(engine, acct.name, settle, debt)
         m.bad_debt[settle] = m.bad_debt.get(settle, 0) + debt
         out.append(BadDebt(ts, acct.name, settle, debt))

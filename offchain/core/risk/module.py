@@ -100,11 +100,13 @@ class RiskModule(Module):
         self.margin: dict[str, bool] = {}  # explicit spot-margin settings
         self.last_settle_ts: int | None = None
         self.bad_debt: dict[str, int] = {}  # asset -> written off, for the daemon's InsuranceFund.cover
+        self.pending_deficit: dict[str, int] = {}  # account -> deficit a halt keeps unliquidated (15.2)
         self.policy = CrossMarginPolicy(self)
         self.liquidator = Liquidator(self)
         self.matrix = RiskMatrix()
         self.dirty: set[str] = set()
         self._valuation: Valuation | None = None
+        self._new_risk_valuation: Valuation | None = None
 
     # -- wiring ----------------------------------------------------------------------------------
     def handlers(self, engine: EngineContext) -> dict[type, Any]:
@@ -131,6 +133,7 @@ class RiskModule(Module):
     def invalidate(self) -> None:
         """Forget the cached valuation (prices or parameters changed)."""
         self._valuation = None
+        self._new_risk_valuation = None
 
     def valuation(self) -> Valuation:
         """Return the valuation of every asset and market at the current prices (cached)."""
@@ -159,6 +162,30 @@ class RiskModule(Module):
             if ms.kind == PERP and ms.base not in v.asset_price and symbol in v.market_mark:
                 v.asset_price[ms.base] = v.market_mark[symbol]
         self._valuation = v
+        return v
+
+    def new_risk_valuation(self) -> Valuation:
+        """The valuation for taking value out or adding risk (withdrawals, borrows, new orders): a
+        collateral mark frozen by a halt counts at the lower of the frozen mark and the live price
+        (the fresh index, else the local price), so that nobody takes value out at a stale high mark
+        (issue 15.5). Maintenance and liquidation keep the frozen mark (`valuation`)."""
+        if self._new_risk_valuation is not None:
+            return self._new_risk_valuation
+        v = self.valuation()
+        settle = self.config.settlement_asset
+        lower: dict[str, int] = {}
+        for symbol in sorted(self.markets):
+            ms = self.markets[symbol]
+            pricing = ms.pricing
+            frozen = pricing.frozen_collateral
+            if frozen is None or ms.kind == PERP or ms.quote != settle:
+                continue
+            live = pricing.index if pricing.index is not None else pricing.local
+            if live is not None and live < v.asset_price.get(ms.base, live + 1):
+                lower[ms.base] = live
+        if lower:
+            v = replace(v, asset_price={**v.asset_price, **lower})
+        self._new_risk_valuation = v
         return v
 
     def positions_of(self, account: str) -> dict[str, Position]:
@@ -531,8 +558,8 @@ class RiskModule(Module):
                 ms.auto_frozen = False
                 out.append(CollateralUnfrozen(ts, ms.symbol))
         pricing.update(ts, local_price(market))
-        if pricing.index is not None:
-            market.index_price = pricing.index
+        if pricing.index is not None or pricing.sources:
+            market.index_price = pricing.index  # a stale index is no index (15.7): None when none is fresh
         if ms.kind == SPOT and self.config.collateral_mark_source == "local":
             market.mark_price = pricing.local  # the naive exchange's mark is its own book
         elif pricing.sources:
@@ -695,6 +722,12 @@ class RiskModule(Module):
             "margin": dict(self.margin),
             "last_settle_ts": self.last_settle_ts,
             "bad_debt": dict(self.bad_debt),
+            # only when there is one, so that a journal without it keeps its state hash
+            **(
+                {"pending_deficit": dict(sorted(self.pending_deficit.items()))}
+                if self.pending_deficit
+                else {}
+            ),
         }
 
     def load_state(self, state: Any) -> None:
@@ -744,6 +777,7 @@ class RiskModule(Module):
         self.margin = dict(state["margin"])
         self.last_settle_ts = state["last_settle_ts"]
         self.bad_debt = dict(state["bad_debt"])
+        self.pending_deficit = dict(state.get("pending_deficit", {}))
         self.matrix = RiskMatrix()
         self.dirty = set(self.engine.accounts.by_name)
         self.invalidate()

@@ -96,7 +96,7 @@ class CrossMarginPolicy:
         """Refuse with negative equity; otherwise free balance (no margin) or margin and pool room."""
         m = self.module
         m.dirty.add(acct.name)
-        v = m.valuation()
+        v = m.new_risk_valuation()  # a frozen mark above the live price does not pay out (15.5)
         positions = m.positions_of(acct.name)
         before = account_health(acct.balance, positions, v)
         if before.equity < 0:
@@ -233,7 +233,7 @@ class CrossMarginPolicy:
             for o in sorted(acct.orders.values(), key=lambda o: o.oid)
             if o.oid != order.oid and o.is_buy == order.is_buy
         ]
-        v = m.valuation()
+        v = m.new_risk_valuation()  # new risk: frozen collateral at most its live price (15.5)
         for mk, p in [(engine.markets[o.symbol], o.price) for o in others] + [(market, price)]:
             v = _price_if_missing(v, m, mk, p)  # a market without a price yet: its orders' prices
         balances = dict(acct.balance)
