@@ -59,10 +59,18 @@ def event_from_dict(d: dict) -> Any:
     return _from_dict(d, "event", "event", EVENTS, ValueError)
 
 
+# field names per class: `dataclasses.fields` rebuilds its tuple on every call, and every command
+# journaled and every event published goes through here
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _to_dict(obj: Any, key: str, name: str) -> dict:
+    names = _FIELD_NAMES.get(obj.__class__)
+    if names is None:
+        names = _FIELD_NAMES[obj.__class__] = tuple(f.name for f in dataclasses.fields(obj))
     d = {key: name}
-    for f in dataclasses.fields(obj):
-        d[f.name] = getattr(obj, f.name)
+    for field_name in names:
+        d[field_name] = getattr(obj, field_name)
     return d
 
 
