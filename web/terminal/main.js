@@ -35,7 +35,7 @@ const time = (ms) => new Date(ms).toISOString().slice(11, 19);
 const timers = {};
 function later(name, fn, ms) {
   clearTimeout(timers[name]);
-  timers[name] = setTimeout(fn, ms);
+  timers[name] = setTimeout(() => Promise.resolve(fn()).catch((e) => console.warn(e)), ms);
 }
 
 function setText(id, text) {
@@ -77,9 +77,11 @@ async function start() {
   applyStatus(status);
   if (S.symbol) await loadMarket();
   connect();
-  setInterval(loadTicker, 5000);
-  setInterval(loadChart, 15000);
-  setInterval(() => S.wallet && S.wallet.address && loadAccount(), 4000);
+  // periodic refreshes: a failed one (the server restarting) is simply tried again next time
+  const quietly = (fn) => () => fn().catch((e) => console.warn(e));
+  setInterval(quietly(loadTicker), 5000);
+  setInterval(quietly(loadChart), 15000);
+  setInterval(quietly(async () => S.wallet && S.wallet.address && loadAccount()), 4000);
   document.body.dataset.ready = "1";
 }
 
@@ -256,7 +258,7 @@ function onMessage({ channel, type, data }) {
       S.book.bids = new Map(data.bids);
       S.book.asks = new Map(data.asks);
     } else {
-      if (data.seq !== S.book.seq + 1) return void loadBook();
+      if (data.seq !== S.book.seq + 1) return void later("book", loadBook, 0);
       for (const [p, q] of data.bids) q === "0" ? S.book.bids.delete(p) : S.book.bids.set(p, q);
       for (const [p, q] of data.asks) q === "0" ? S.book.asks.delete(p) : S.book.asks.set(p, q);
     }
@@ -275,12 +277,12 @@ function onMessage({ channel, type, data }) {
     if (type === "indicative" && data.price) showIndicative(data);
     if (type === "auction") {
       hideIndicative();
-      loadChart();
+      later("chart", loadChart, 100);
     }
     if (type === "index") setText("t-index", data.index_price);
   } else if (channel === "breaker" && data.symbol === S.symbol) {
     setState(type === "state" ? data.state : data.to_state);
-    loadChart();
+    later("chart", loadChart, 100);
   } else if (channel === "status") {
     applyStatus(data);
   } else if (channel === "error") {
