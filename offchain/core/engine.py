@@ -84,6 +84,7 @@ class Engine(VenueHandlers, OrderFlow, SnapshotState):
         self._limit_hooks = _hooks(self.modules, "match_limit")
         self._stopped_hooks = _hooks(self.modules, "on_match_stopped")
         self._tick_hooks = _hooks(self.modules, "on_tick")
+        self._balance_hooks = _hooks(self.modules, "on_balances")
         self._wake_hooks = _hooks(self.modules, "next_wake")
         self._wake = self._next_wake()
 
@@ -118,6 +119,8 @@ class Engine(VenueHandlers, OrderFlow, SnapshotState):
             self._wake = self._next_wake()
         touched = self.accounts.touched
         if touched:
+            for balance_hook in self._balance_hooks:
+                balance_hook(self, ts, touched)
             for acct, asset in touched:  # in the order the pairs changed
                 out.append(Balance(ts, acct.name, asset, acct.balance.get(asset, 0), acct.held.get(asset, 0)))
             touched.clear()

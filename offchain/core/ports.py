@@ -18,6 +18,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from offchain.core.messages.events import Rejected, Trade
     from offchain.core.model.accounts import Account, Accounts
     from offchain.core.model.fees import FeeSchedule
@@ -139,6 +141,10 @@ class Module:
 
     def on_match_stopped(self, engine: EngineContext, market: Market, order: OpenOrder, out: list) -> None:
         """A taker stopped at a `match_limit` while it still crosses (the breaker halts the market)."""
+
+    def on_balances(self, engine: EngineContext, ts: int, pairs: Iterable[tuple[Account, str]]) -> None:
+        """Hear the (account, asset) pairs whose balance or hold this accepted command changed, once,
+        at its end, before the balance events (risk checkpoints its lending pools here)."""
 
     def on_tick(self, engine: EngineContext, ts: int, out: list) -> None:
         """Do time-driven work due at `ts` (on every `tick` command, and before any command at or after

@@ -70,6 +70,8 @@ from offchain.core.risk.state import MarketState, RiskConfig
 from offchain.core.units import mid_or_none
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from offchain.core.messages.events import Trade
     from offchain.core.model.accounts import Account
     from offchain.core.model.markets import Market
@@ -385,7 +387,7 @@ class RiskModule(Module):
             return [engine.reject(cmd, R.UNKNOWN_ASSET, f"no asset {cmd.asset!r}", cmd.asset)]
         if not isinstance(cmd.enabled, bool):
             return [engine.reject(cmd, R.BAD_PARAM, "enabled must be true or false")]
-        self.pools[cmd.asset].set_opt_out(cmd.account, not cmd.enabled)
+        self.pools[cmd.asset].set_opt_out(cmd.account, not cmd.enabled, cmd.ts)
         return self._configured(cmd, "lend", f"{cmd.account}:{cmd.asset}", "on" if cmd.enabled else "off")
 
     def _on_risk_asset(self, engine: EngineContext, cmd: RiskAsset) -> list:
@@ -422,6 +424,7 @@ class RiskModule(Module):
         except (ConfigError, TypeError, ValueError) as err:
             return [_refused(engine, cmd, err, cmd.symbol)]
         self.assets[cmd.symbol] = new
+        self.pools[cmd.symbol].advance(cmd.ts)  # the old curve priced the time until now
         self.pools[cmd.symbol].model = model
         engine.assets[cmd.symbol].collateral_weight_ppm = new.weight_ppm
         return self._configured(cmd, "asset", cmd.symbol)
@@ -531,6 +534,14 @@ class RiskModule(Module):
             for name in (trade.maker, trade.taker):
                 pos = self.position(name, market.symbol)
                 out.append(PositionChanged(trade.ts, name, market.symbol, pos.qty, pos.entry, pos.quote_open))
+
+    def on_balances(self, engine: EngineContext, ts: int, pairs: Iterable[tuple[Account, str]]) -> None:
+        """Checkpoint every changed balance in its lending pool (time-weighted interest, issue 15.6)."""
+        pools = self.pools
+        for acct, asset in pairs:
+            pool = pools.get(asset)
+            if pool is not None:
+                pool.observe(acct.name, acct.balance.get(asset, 0), ts)
 
     # -- time --------------------------------------------------------------------------------------
     def on_tick(self, engine: EngineContext, ts: int, out: list) -> None:
@@ -689,15 +700,7 @@ class RiskModule(Module):
                 ]
                 for s, a in self.assets.items()
             },
-            "pools": {
-                s: {
-                    "model": _fields(p.model),
-                    "opted_out": sorted(p.opted_out),
-                    "carry": dict(p.carry),
-                    "last": p.last_accrual_ts,
-                }
-                for s, p in self.pools.items()
-            },
+            "pools": {s: {"model": _fields(p.model), **p.to_state()} for s, p in self.pools.items()},
             "markets": {
                 s: {
                     "tiers": [[t.up_to, t.imr_ppm, t.mmr_ppm] for t in m.risk.tiers],
@@ -751,9 +754,10 @@ class RiskModule(Module):
             for s, a in state["assets"].items()
         }
         self.pools = {}
+        by_name = self.engine.accounts.by_name
         for s, p in state["pools"].items():
-            pool = LendingPool(s, RateModel(**p["model"]), set(p["opted_out"]), dict(p["carry"]), p["last"])
-            self.pools[s] = pool
+            balances = {n: a.balance[s] for n, a in by_name.items() if a.balance.get(s)}
+            self.pools[s] = LendingPool.from_state(s, RateModel(**p["model"]), p, balances)
         self.markets = {}
         for s, m in state["markets"].items():
             market = self.engine.markets[s]
