@@ -195,7 +195,7 @@ def measure(orders: int = 8000, clients: int = 16) -> dict:
 def markdown(r: dict) -> str:
     """The notes under the results table: the raw limits, CPU per order and the profile."""
     lines = [
-        "### Signed orders through the API (`bench.api_ingress`)",
+        "### Signed orders through the API (`bench.api_ingress`, the details of one run)",
         "",
         f"Raw limits in the same run: {r['secp256k1_recoveries_per_s']:,.0f} secp256k1 recoveries/s on one "
         f"core ({r['signature_checks_per_s']:,.0f} whole EIP-712 signature checks/s); the bare engine {r['bare_engine_orders_per_s']:,.0f} orders/s on the same orders; "
