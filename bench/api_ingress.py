@@ -164,7 +164,7 @@ def profile_summary(path: Path, top: int = 12) -> dict:
 
 def measure(orders: int = 8000, clients: int = 16) -> dict:
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    out: dict = {}
+    out: dict = {"load_avg_1m_at_start": round(os.getloadavg()[0], 2)}
     try:
         server = Server(work)
         try:
@@ -188,6 +188,7 @@ def measure(orders: int = 8000, clients: int = 16) -> dict:
     out["signature_checks_per_s"] = limits["checks_per_s"]
     out["bare_engine_orders_per_s"] = round(bare_engine_orders_per_s(), 0)
     out["api_over_engine"] = round(out["single"]["orders_per_s"] / out["bare_engine_orders_per_s"], 4)
+    out["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
     out["markdown"] = markdown(out)
     return out
 
@@ -199,7 +200,9 @@ def markdown(r: dict) -> str:
         "",
         f"Raw limits in the same run: {r['secp256k1_recoveries_per_s']:,.0f} secp256k1 recoveries/s on one "
         f"core ({r['signature_checks_per_s']:,.0f} whole EIP-712 signature checks/s); the bare engine {r['bare_engine_orders_per_s']:,.0f} orders/s on the same orders; "
-        f"API single orders / bare engine = {r['api_over_engine']:.3f}.",
+        f"API single orders / bare engine = {r['api_over_engine']:.3f}. Load average (1 min, {os.cpu_count()} "
+        f"cores) {r['load_avg_1m_at_start']} at the start of this run, {r['load_avg_1m_at_end']} at its end: "
+        "client and server share the machine with whatever else runs on it.",
         "",
         "| run | orders/s | p50 ms | p99 ms | server CPU per order |",
         "|---|---:|---:|---:|---:|",
