@@ -11,6 +11,9 @@ unless `--ws-window` allows more). `--rate R` offers R orders/s in total (open l
 latency counts from when it was due, so a server that falls behind shows it); without it every
 connection sends as fast as answers come back.
 
+The API's rate limits apply (start `serve` with `--ip-rate 1000000 --account-rate 1000000` to measure
+the exchange, not the limits); refusals are counted by code.
+
 The orders repeat in fours: a bid and an ask resting 1-3 ticks from the index price, then an IOC sell
 and an IOC buy crossing 5 ticks, each taking one resting order, so half the orders trade and the
 book stays small however long the run. Nonces and client ids start
