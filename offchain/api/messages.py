@@ -162,6 +162,13 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "protocol_unchanged": ("the protocol is already in that state",),
     "negative_rate": ("a rate must not be negative",),
     "not_designated": ("this account is not a designated liquidity provider",),
+    "halted_dlp_only": (
+        "{symbol} is halted: only designated liquidity providers and authorised participants add orders "
+        "until the cool-down",
+        "the market is halted: only designated liquidity providers and authorised participants add "
+        "orders until the cool-down",
+    ),
+    "unknown_deposit": ("no priority deposit with this reference",),
     "ts_backwards": ("the command is older than the exchange's clock",),
 }
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from offchain.chain.early_warning import GAUGES
 from offchain.core.breaker.readmodel import BreakerReadModel
+from offchain.core.breaker.rule import Metrics
 from offchain.core.messages.codec import format_price, format_qty, format_units
 from offchain.core.risk.lending import utilisation_ppm
 from offchain.core.units import mid_or_none
@@ -320,8 +321,18 @@ def breaker_view(engine: Any, market: Any, ts: int, last: dict | None = None) ->
             "recovered": recovered,
         }
     frozen = bm.frozen.get(symbol)
+    waiting: list[str] = []
+    if breaker is not None and breaker.state == "halted":
+        # what a halted market waits for (fail safe: an unmeasurable metric is not a recovery)
+        measured = Metrics(**{f"{n}_ppm": values.get(n) for n in METRICS})
+        waiting = breaker.recovery_blockers(measured)
+        if breaker.manual:
+            waiting = ["operator_resume"]
+        elif ts < breaker.halt_until:
+            waiting = ["halt_window", *waiting]
     return {
         "enabled": params.enabled,
+        "waiting_for": waiting,
         "state": breaker.state if breaker else market.state,
         "reason": breaker.reason if breaker else "",
         "since": breaker.since if breaker else None,

@@ -97,6 +97,8 @@ def script_crash(service: ExchangeService, clock: Clock) -> list:
     )
     for i in range(32):
         clock.advance(10_000)
+        # the index source keeps posting (a stale index is no index, and losing it halts the market)
+        submit(service, cmd="index", symbol=SYMBOL, source="curve", price="0.9990")
         submit(service, cmd="tick")
         if i % 8 == 0:
             taker = {"cmd": "order", "account": TRADER.address, "symbol": SYMBOL, "tif": "IOC"}

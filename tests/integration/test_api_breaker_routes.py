@@ -213,3 +213,20 @@ def test_only_an_operator_designates_and_a_dlp_must_hold_its_bond(http, service)
 
     revoked = designate(http, OPERATOR, TRADER.address, designated=False)
     assert revoked.status_code == 200 and TRADER.address not in breaker.dlps
+
+
+# -- fail safe, on /status --------------------------------------------------------------------------
+
+
+def test_losing_every_index_source_halts_the_market_and_status_says_what_it_waits_for(http, service, clock):
+    assert http.get("/status").json()["markets"][SYMBOL]["state"] == "continuous"
+    clock.advance(61_000)  # the only index source is older than its 60 s limit: no index
+    submit(service, cmd="tick")
+    status = http.get("/status").json()["markets"][SYMBOL]
+    breaker = status["breaker"]
+    assert breaker["state"] == "halted" and breaker["reason"] == "index_lost"
+    assert breaker["waiting_for"][:2] == ["halt_window", "cvd_ppm:unmeasurable"]
+    clock.advance(24 * 3_600_000)  # long after the halt window: still no index, still halted
+    submit(service, cmd="tick")
+    later = http.get("/status").json()["markets"][SYMBOL]["breaker"]
+    assert later["state"] == "halted" and "cvd_ppm:unmeasurable" in later["waiting_for"]
