@@ -339,6 +339,9 @@ def test_a_new_user_trades_from_the_terminal_with_a_burner_key(server):
                 "indicative uncross: 0.9985 for 3000 USDE", timeout=10_000
             )
             expect(page.locator("#spread")).to_contain_text("orders are collected, not matched")
+            expect(page.locator("#chart")).to_have_attribute(
+                "data-periods", "halted,cooldown", timeout=10_000
+            )
             page.screenshot(path=str(ARTIFACTS / "terminal-cooldown.png"), full_page=True)
             assert tick_until(service, clock, "continuous")
             expect(page.locator("#state")).to_have_text("continuous", timeout=10_000)
