@@ -40,14 +40,16 @@ from offchain.chain.feeds import build_feeds
 from offchain.chain.halt_window import HaltWindow
 from offchain.chain.poster import ChainPoster
 from offchain.chain.protocol import Protocol
+from offchain.chain.rebalancer import Band, Rebalancer
+from offchain.chain.safe import DEVNET_COLD_OWNERS
 from offchain.chain.sender import SendPolicy, TxSender
 from offchain.chain.state import DaemonState
-from offchain.chain.watcher import ChainWatcher
+from offchain.chain.watcher import ChainWatcher, _owed_and_liabilities
 from offchain.core.config import EngineConfig
 from offchain.core.messages import commands as C
 from offchain.core.messages.codec import CommandFormatError, parse_command
 from offchain.service import ExchangeService, wall_clock_ms
-from offchain.settings import DEVNET_CHAIN_IDS, DaemonSettings, SettingsError
+from offchain.settings import DEVNET_CHAIN_IDS, DaemonSettings, SettingsError, devnet_account
 from offchain.store.journaled import JournaledEngine
 
 log = logging.getLogger("offchain.daemon")
@@ -142,6 +144,20 @@ class Daemon:
                     "journal_anchored", f"journal anchored at seq {a['seq']}", **a
                 ),
             )
+        self.rebalancer = None
+        if s.rebalance and self.protocol.has("Custody"):  # hot/cold inside the band (seed 000)
+            self.rebalancer = Rebalancer(
+                self.service,
+                self.protocol,
+                self.sender,
+                Band(s.rebalance_low_bps, s.rebalance_high_bps),
+                s.rebalance_interval_s,
+                lambda: self.service.read(_owed_and_liabilities)[1],
+                # a devnet's cold wallet is owned by test keys: the demo signs with them
+                signers=[devnet_account(i) for i in DEVNET_COLD_OWNERS]
+                if self.chain_id in DEVNET_CHAIN_IDS
+                else [],
+            )
         self.check_roles()
         return self
 
@@ -152,6 +168,7 @@ class Daemon:
             ("poster", self.poster.run),
             ("clock", self._clock),
             *((("anchor", self.anchorer.run),) if self.anchorer else ()),
+            *((("rebalancer", self.rebalancer.run),) if self.rebalancer else ()),
         ):
             thread = threading.Thread(
                 target=target, args=(self.stop_event,), name=f"daemon-{name}", daemon=True

@@ -191,6 +191,14 @@ class DaemonSettings(BaseSettings):
     """Seconds between proof-of-reserves attestations; default one hour, one minute on a devnet."""
     anchor_interval_s: float | None = Field(default=None, gt=0)
     """Seconds between anchors of the journal's hash-chain head (JournalAnchor); default: the attestation interval."""
+    rebalance: bool = True
+    """Keep the hot share of liabilities inside the band by moving hot <-> cold (`offchain/chain/rebalancer.py`)."""
+    rebalance_low_bps: int = Field(default=6_000, gt=0, le=10_000)
+    """Below this hot share of liabilities, a cold -> hot Safe transfer is proposed (seed 000: 60 %)."""
+    rebalance_high_bps: int = Field(default=7_000, gt=0, le=10_000)
+    """Above this hot share of liabilities, the excess goes to cold (`Custody.to_cold`; seed 000: 70 %)."""
+    rebalance_interval_s: float = Field(default=15.0, gt=0)
+    """Seconds between two rebalancing checks."""
     keeper_trip: bool = False
     """Trip the on-chain breaker of the pool when the engine's breaker halts the pool's market."""
     receipt_timeout_s: float = Field(default=30.0, gt=0)
@@ -253,6 +261,14 @@ class DaemonSettings(BaseSettings):
         if len(names) != len(set(names)):
             raise ValueError("two index feeds of one market share a name")
         return feeds
+
+    @model_validator(mode="after")
+    def _rebalance_band(self) -> DaemonSettings:
+        if self.rebalance_low_bps > self.rebalance_high_bps:
+            raise ValueError(
+                f"rebalance_low_bps ({self.rebalance_low_bps}) is above rebalance_high_bps ({self.rebalance_high_bps})"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

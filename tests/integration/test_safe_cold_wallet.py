@@ -110,3 +110,79 @@ def test_signatures_cannot_be_replayed(chain, cold):
     ):  # same signatures, next nonce: not the owners' hash
         safe.functions.execTransaction(*tx.exec_args(sigs)).call({"from": chain.governor.address})
     assert chain.balance("USDC", safe.address) == amount - half
+
+
+class Alerts:
+    """The service seam the rebalancer uses: alerts (the dashboard's lines)."""
+
+    def __init__(self):
+        self.alerts: list[dict] = []
+
+    def alert(self, kind: str, message: str, **data) -> dict:
+        entry = {"kind": kind, "message": message, **data}
+        self.alerts.append(entry)
+        return entry
+
+
+def _rebalancer(chain, liabilities: dict, sender_account=None, signers=None):
+    from offchain.chain.protocol import Protocol
+    from offchain.chain.rebalancer import Band, Rebalancer
+    from offchain.chain.sender import TxSender
+
+    sender = TxSender(chain.w3, sender_account or chain.governor)
+    service = Alerts()
+    protocol = Protocol(chain.w3, chain.deployment)
+    keys = [devnet_account(i) for i in DEVNET_COLD_OWNERS] if signers is None else signers
+    return Rebalancer(
+        service, protocol, sender, Band(6_000, 7_000), 1.0, lambda: liabilities, signers=keys
+    ), service
+
+
+def test_the_rebalancer_keeps_the_hot_share_inside_the_band(chain, isolated):
+    custody, usdc = chain.contract("Custody"), chain.contract("USDC")
+    safe = safe_contract(chain.w3, custody.functions.cold_wallets(0).call())
+    chain.wallet().deposit("USDC", 400_000 * USDC)
+    hot = chain.balance("USDC", custody.address)
+    attested = chain.contract("ReserveRegistry").functions.liabilities(usdc.address).call()
+    liabilities = {"USDC": max(hot, attested)}
+    cold_before = chain.balance("USDC", safe.address)
+    rebalancer, service = _rebalancer(chain, liabilities)
+
+    # All of it hot (100 % > 70 %): the excess goes to the Safe, down to the band's middle (65 %).
+    (move,) = rebalancer.step()
+    assert move["kind"] == "rebalance" and move["direction"] == "to_cold"
+    moved = int(move["amount"])
+    assert moved > 0 and chain.balance("USDC", safe.address) == cold_before + moved
+    assert chain.balance("USDC", custody.address) * 10_000 // liabilities["USDC"] in range(6_000, 7_001)
+    assert rebalancer.step() == []  # inside the band: nothing to do
+
+    # Liabilities double (a rush of deposits credited elsewhere): the hot share falls under 60 %;
+    # two owners' test keys sign a cold -> hot SafeTx and the daemon executes it.
+    liabilities["USDC"] *= 2
+    hot_before = chain.balance("USDC", custody.address)
+    (move,) = rebalancer.step()
+    assert move["direction"] == "to_hot" and len(move["signers"]) == 2
+    assert chain.balance("USDC", custody.address) == hot_before + int(move["amount"])
+    assert [a["kind"] for a in service.alerts] == ["rebalance", "rebalance"]
+
+
+def test_without_the_owners_keys_or_the_governor_role_moves_are_proposed(chain, isolated):
+    custody, usdc = chain.contract("Custody"), chain.contract("USDC")
+    safe = safe_contract(chain.w3, custody.functions.cold_wallets(0).call())
+    chain.wallet().deposit("USDC", 100_000 * USDC)
+    hot = chain.balance("USDC", custody.address)
+    outsider = chain.new_key()  # no Custody governor role
+    rebalancer, service = _rebalancer(chain, {"USDC": hot}, sender_account=outsider, signers=[])
+    (proposal,) = rebalancer.step()
+    assert proposal["kind"] == "rebalance_proposed" and proposal["direction"] == "to_cold"
+    assert chain.balance("USDC", custody.address) == hot  # nothing moved
+    assert rebalancer.step() == []  # proposed once
+
+    # Fund the Safe, then ask for more hot than there is: a SafeTx for the owners to sign.
+    chain.send(chain.governor, custody.functions.to_cold(usdc.address, hot // 2, safe.address))
+    rebalancer.liabilities = lambda: {"USDC": hot * 4}
+    (proposal,) = rebalancer.step()
+    assert proposal["direction"] == "to_hot" and proposal["safe_tx_hash"].startswith("0x")
+    tx = token_transfer(usdc.address, custody.address, int(proposal["amount"]), proposal["nonce"])
+    assert bytes.fromhex(proposal["safe_tx_hash"][2:]) == tx.hash(chain.w3.eth.chain_id, safe.address)
+    assert "must sign SafeTx" in proposal["message"]
