@@ -378,6 +378,22 @@ function renderAlerts(s) {
   });
   $("alerts").replaceChildren(...(all.length ? all.slice(0, 20).map((a) =>
     el("li", {}, `${clock(a.ts)} ${a.kind}: ${a.message}`)) : [el("li", { class: "muted" }, "no alerts")]));
+  renderCustodyMoves(all);
+}
+
+// Hot/cold rebalancing and journal anchors (offchain/chain/rebalancer.py, anchor.py): one line per move.
+const CUSTODY_KINDS = new Set(["rebalance", "rebalance_proposed", "journal_anchored"]);
+
+function renderCustodyMoves(all) {
+  let list = document.getElementById("custody-moves");
+  if (!list) {
+    list = el("ul", { id: "custody-moves" });
+    $("alerts").after(el("h3", {}, "custody: hot/cold moves and journal anchors"), list);
+  }
+  const moves = all.filter((a) => CUSTODY_KINDS.has(a.kind)).slice(0, 10);
+  list.replaceChildren(...(moves.length ? moves.map((a) =>
+    el("li", {}, `${clock(a.ts)} ${a.kind === "rebalance_proposed" ? "proposed" : a.kind === "rebalance" ? "moved" : "anchored"}: ${a.message}`))
+    : [el("li", { class: "muted" }, "no moves yet")]));
 }
 
 const bps = (v) => (v >= NO_HOT_BPS ? "∞ (no hot reserves)" : (v / 100).toFixed(2) + " %");
