@@ -266,6 +266,14 @@ def test_a_new_user_trades_from_the_terminal_with_a_burner_key(server):
                 "5000", timeout=10_000
             )
             page.click('.tabs button[data-tab="orders"]')
+            # ... amended in place (a new price: it goes to the back of its new level) ...
+            page.click("#orders button.amend")
+            page.fill("#orders input.amend-price", "0.9905")
+            page.click("#orders button.save")
+            expect(page.locator("#order-result")).to_contain_text("amended to 100 at 0.9905", timeout=10_000)
+            expect(page.locator("#orders tbody tr[data-oid]")).to_contain_text("0.9905", timeout=10_000)
+            mine = page.locator("#bids td", has_text=re.compile(r"^0\.9905$"))
+            expect(mine).to_have_count(1, timeout=5_000)
             # ... and cancelled
             page.click("#orders button.cancel")
             expect(page.locator("#order-result")).to_contain_text("cancelled", timeout=10_000)

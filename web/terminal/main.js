@@ -419,15 +419,21 @@ async function loadAccount() {
 
 function renderAccount(a) {
   const orders = a.open_orders || [];
+  if (S.editing && orders.some((o) => o.oid === S.editing)) return renderBalances(a); // keep the inputs
   $("n-orders").textContent = orders.length ? `(${orders.length})` : "";
   $("orders").querySelector("tbody").innerHTML = orders.length
     ? orders
         .map(
           (o) =>
-            `<tr data-oid="${o.oid}"><td>${o.oid}</td><td>${esc(o.symbol)}</td><td class="${o.side === "buy" ? "up" : "down"}">${o.side}</td><td>${esc(o.price)}</td><td>${esc(o.qty)}</td><td>${esc(o.filled)}</td><td>${esc(o.tif)}</td><td>${[o.post_only && "post-only", o.reduce_only && "reduce-only"].filter(Boolean).join(" ")}</td><td><button class="small cancel" data-oid="${o.oid}">cancel</button></td></tr>`,
+            `<tr data-oid="${o.oid}"><td>${o.oid}</td><td>${esc(o.symbol)}</td><td class="${o.side === "buy" ? "up" : "down"}">${o.side}</td><td>${esc(o.price)}</td><td>${esc(o.qty)}</td><td>${esc(o.filled)}</td><td>${esc(o.tif)}</td><td>${[o.post_only && "post-only", o.reduce_only && "reduce-only"].filter(Boolean).join(" ")}</td><td><button class="small amend" data-amend="${o.oid}">amend</button> <button class="small cancel" data-oid="${o.oid}">cancel</button></td></tr>`,
         )
         .join("")
     : `<tr class="empty"><td colspan="9">no open orders</td></tr>`;
+  renderBalances(a);
+}
+
+// balances, lending and borrows, margin, positions
+function renderBalances(a) {
   const rows = Object.entries(a.balances || {}).map(([asset, b]) => {
     const lend = a.lending && a.lending[asset];
     const borrow = a.borrows && a.borrows[asset];
@@ -555,8 +561,10 @@ function setupForms() {
     }
   };
   $("orders").onclick = async (e) => {
-    const oid = e.target.dataset && e.target.dataset.oid;
-    if (oid) await cancel(Number(oid));
+    const d = e.target.dataset || {};
+    if (d.oid) await cancel(Number(d.oid));
+    else if (d.amend) editOrder(e.target.closest("tr"), Number(d.amend));
+    else if (d.save) await amend(e.target.closest("tr"), Number(d.save));
   };
   $("cancel-all").onclick = cancelAll;
   $("withdraw-form").onsubmit = async (e) => {
@@ -583,6 +591,42 @@ function setupForms() {
   };
   $("proof-get").onclick = getProof;
   $("proof-verify").onclick = verifyProof;
+}
+
+// amend in place: the row's price and quantity become inputs until signed (or the next refresh)
+function editOrder(row, oid) {
+  S.editing = oid;
+  const [, , , priceCell, qtyCell, , , , actions] = row.children;
+  priceCell.innerHTML = `<input class="amend-price" size="8" value="${esc(priceCell.textContent)}">`;
+  qtyCell.innerHTML = `<input class="amend-qty" size="8" value="${esc(qtyCell.textContent)}">`;
+  actions.innerHTML = `<button class="small save" data-save="${oid}">sign amend</button>`;
+}
+
+async function amend(row, oid) {
+  const out = $("order-result");
+  const order = ((S.account && S.account.open_orders) || []).find((o) => o.oid === oid);
+  const price = row.querySelector(".amend-price").value.trim();
+  const qty = row.querySelector(".amend-qty").value.trim();
+  const msg = {
+    account: S.wallet.address,
+    oid,
+    client_id: "",
+    price: order && Number(price) === Number(order.price) ? "" : price,
+    qty: order && Number(qty) === Number(order.qty) ? "" : qty,
+    nonce: S.wallet.nonce(),
+    expiry: nowS() + 300,
+  };
+  try {
+    const signature = await S.wallet.sign("Amend", msg);
+    const r = await api(`/orders/${oid}`, { method: "PATCH", body: { amend: msg, signature } });
+    out.textContent = `Order ${oid} amended to ${r.qty} at ${r.price}` + (r.kept_priority ? " (kept its place in the queue)" : " (back of the queue at its price)");
+    out.className = "result ok";
+  } catch (err) {
+    out.textContent = err instanceof ApiError ? "Amend refused: " + reason(err) : "Failed: " + err.message;
+    out.className = "result refused";
+  }
+  S.editing = null;
+  await loadAccount();
 }
 
 async function cancel(oid) {

@@ -40,6 +40,15 @@ export const TYPES = {
     { name: "nonce", type: "uint256" },
     { name: "expiry", type: "uint256" },
   ],
+  Amend: [
+    { name: "account", type: "address" },
+    { name: "oid", type: "uint256" },
+    { name: "client_id", type: "string" },
+    { name: "price", type: "string" },
+    { name: "qty", type: "string" },
+    { name: "nonce", type: "uint256" },
+    { name: "expiry", type: "uint256" },
+  ],
   Withdraw: [
     { name: "account", type: "address" },
     { name: "asset", type: "string" },
