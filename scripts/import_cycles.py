@@ -20,9 +20,6 @@ import argparse
 import sys
 
 KNOWN: dict[frozenset[str], str] = {
-    frozenset({"offchain.api.messages", "offchain.api.views"}): (
-        "api: views.event_view words rejections with messages.explain, which formats with views"
-    ),
     frozenset({"offchain.por.register", "offchain.por.tree"}): (
         "por: Tree.attest_args builds the debtors' register, which is built from trees"
     ),

@@ -20,7 +20,7 @@ import re
 import string
 from typing import Any
 
-from offchain.api import views
+from offchain.core.messages.codec import format_price, format_qty, format_units
 
 log = logging.getLogger("offchain.api.messages")
 
@@ -237,23 +237,23 @@ def _fields(engine: Any, code: str, text: str, request: dict, account: str) -> d
             base=market.base,
             quote=market.quote,
             kind=getattr(market, "kind", ""),
-            tick=views.price(engine, symbol, market.tick),
-            lot=views.qty(engine, symbol, market.lot),
-            min_qty=views.qty(engine, symbol, market.min_qty),
+            tick=_price(engine, symbol, market.tick),
+            lot=_qty(engine, symbol, market.lot),
+            min_qty=_qty(engine, symbol, market.min_qty),
             state_words=STATE_WORDS.get(market.state, str(market.state)),
         )
         ref = market.reference_price()
         if ref is not None:
             band = market.band_bps
             f.update(
-                reference=views.price(engine, symbol, ref),
+                reference=_price(engine, symbol, ref),
                 band_pct=_percent(band),
-                band_low=views.price(engine, symbol, _round_up(ref * (10_000 - band), 10_000, market.tick)),
-                band_high=views.price(
+                band_low=_price(engine, symbol, _round_up(ref * (10_000 - band), 10_000, market.tick)),
+                band_high=_price(
                     engine, symbol, ref * (10_000 + band) // 10_000 // market.tick * market.tick
                 ),
             )
-    risk = views.module(engine, "risk")
+    risk = _module(engine, "risk")
     settle = risk.config.settlement_asset if risk is not None else "USDC"
     f["settle"] = settle
     numbers = [int(n) for n in _INTEGERS.findall(text)]
@@ -262,7 +262,7 @@ def _fields(engine: Any, code: str, text: str, request: dict, account: str) -> d
         if atoms:
             need, asset = int(atoms[0][0]), atoms[0][1]
             f["asset"] = asset
-            f["need"] = views.units(engine, asset, need) if asset in engine.assets else None
+            f["need"] = _units(engine, asset, need) if asset in engine.assets else None
         elif market is not None and f.get("side") in ("buy", "sell"):
             f["asset"] = market.quote if f["side"] == "buy" else market.base
         if code == "insufficient_balance" and "amount" in f and "need" not in f:
@@ -271,27 +271,27 @@ def _fields(engine: Any, code: str, text: str, request: dict, account: str) -> d
         asset = atoms[0][1]
         f.update(
             asset=asset,
-            more=views.units(engine, asset, numbers[0]),
-            room=views.units(engine, asset, numbers[1]),
+            more=_units(engine, asset, numbers[0]),
+            room=_units(engine, asset, numbers[1]),
         )
     if code in ("insufficient_margin", "negative_equity") and settle in engine.assets:
         if numbers:
-            f["equity"] = views.units(engine, settle, numbers[0])
+            f["equity"] = _units(engine, settle, numbers[0])
         if len(numbers) >= 2:
-            f["initial"] = views.units(engine, settle, numbers[1])
+            f["initial"] = _units(engine, settle, numbers[1])
     if code == "fok_unfillable" and market is not None and numbers:
-        f["can"] = views.qty(engine, symbol, numbers[0])
+        f["can"] = _qty(engine, symbol, numbers[0])
     if code == "reduce_only_would_increase" and market is not None and numbers:
-        f["position"] = views.qty(engine, symbol, numbers[0])
+        f["position"] = _qty(engine, symbol, numbers[0])
     if code == "withdrawals_paused":
         reason = _PAREN.search(text)
         f["reason"] = reason.group(1) if reason and not _INTEGERS.fullmatch(reason.group(1)) else None
     asset = f.get("asset")
     if isinstance(asset, str) and asset in engine.assets:
-        f["asset_unit"] = views.units(engine, asset, 1)
+        f["asset_unit"] = _units(engine, asset, 1)
         acct = engine.accounts.get(account) if account else None
         if acct is not None:
-            f["free"] = views.units(engine, asset, acct.free(asset))
+            f["free"] = _units(engine, asset, acct.free(asset))
     return f
 
 
@@ -343,3 +343,21 @@ def invalid(error: dict) -> str:
         what = str(error.get("msg", "is not valid")).rstrip(".")
         what = what[0].lower() + what[1:] if what else "is not valid"
     return f"{where}: {what}"
+
+
+# -- units (written here, not taken from views.py, which words its rejections with this module) ------
+def _units(engine: Any, asset: str, atoms: int) -> str:
+    a = engine.assets.get(asset)
+    return format_units(atoms, a.decimals) if a else str(atoms)
+
+
+def _price(engine: Any, symbol: str, value: int) -> str:
+    return format_price(engine, symbol, value)
+
+
+def _qty(engine: Any, symbol: str, value: int) -> str:
+    return format_qty(engine, symbol, value)
+
+
+def _module(engine: Any, name: str) -> Any:
+    return next((m for m in engine.modules if getattr(m, "name", None) == name), None)
