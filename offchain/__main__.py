@@ -14,6 +14,10 @@ PROGRAMS = {
     "por": ("offchain.por.cli", "proof of reserves: verify an inclusion proof"),
     "serve": ("offchain.serve", "the paper exchange: engine, journal, API and dashboard, no chain"),
     "audit-journal": ("offchain.chain.anchor", "prove a journal matches its on-chain anchored heads"),
+    "stress": (
+        "offchain.chain.stress",
+        "replay withdrawal runs against the current reserves, limits and multisig",
+    ),
     "loadtest": ("offchain.loadtest", "post pre-signed orders to an API and report orders/s and latency"),
     "engine": ("offchain.cluster.engine", "an engine replica on a NATS JetStream log (docs/cluster.md)"),
     "gateway": ("offchain.cluster.gateway", "an order-entry gateway publishing to a NATS JetStream log"),

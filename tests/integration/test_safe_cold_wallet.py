@@ -186,3 +186,21 @@ def test_without_the_owners_keys_or_the_governor_role_moves_are_proposed(chain, 
     tx = token_transfer(usdc.address, custody.address, int(proposal["amount"]), proposal["nonce"])
     assert bytes.fromhex(proposal["safe_tx_hash"][2:]) == tx.hash(chain.w3.eth.chain_id, safe.address)
     assert "must sign SafeTx" in proposal["message"]
+
+
+def test_the_stress_command_reads_the_chain_and_replays_the_runs(chain, isolated, tmp_path, anvil, capsys):
+    from daemon_kit import write_deployment_file
+
+    from offchain.__main__ import main
+
+    custody, usdc = chain.contract("Custody"), chain.contract("USDC")
+    chain.wallet().deposit("USDC", 100_000 * USDC)
+    safe = custody.functions.cold_wallets(0).call()
+    chain.send(chain.governor, custody.functions.to_cold(usdc.address, 10_000 * USDC, safe))
+    path = write_deployment_file(chain.deployment, tmp_path)
+    plot = tmp_path / "stress.png"
+    args = ["stress", "--deployment", str(path), "--rpc", anvil.url, "--token", "USDC", "--plot", str(plot)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "USDC run30" in out and "USDC whale" in out and "paid within the hour" in out
+    assert "solvency breaker trips" in out and plot.stat().st_size > 0
