@@ -252,6 +252,17 @@ def test_a_new_user_trades_from_the_terminal_with_a_burner_key(server):
                 "5000", timeout=10_000
             )
 
+            # auto-lend is on by default; turned off for USDE with one signed Lend
+            usde = page.locator('#balances tr[data-asset="USDE"]')
+            expect(usde.locator("input.lend")).to_be_checked(timeout=10_000)
+            expect(usde.locator("td.lending")).to_contain_text("5000")
+            usde.locator("input.lend").uncheck()
+            expect(page.locator("#lend-result")).to_have_text(
+                "Auto-lend of USDE off: nothing of it is lent", timeout=10_000
+            )
+            expect(usde.locator("td.lending")).to_have_text("–", timeout=10_000)
+            expect(usde.locator("input.lend")).not_to_be_checked()
+
             # a limit order that rests: in open orders and in the book
             page.click('.tabs button[data-tab="orders"]')
             page.fill("#o-price", "0.9910")

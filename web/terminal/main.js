@@ -438,9 +438,12 @@ function renderBalances(a) {
     const lend = a.lending && a.lending[asset];
     const borrow = a.borrows && a.borrows[asset];
     const apr = (x) => (x && x.apr_ppm !== undefined ? ` (${(x.apr_ppm / 1e4).toFixed(2)} %)` : "");
-    return `<tr data-asset="${esc(asset)}"><td>${esc(asset)}</td><td>${esc(b.balance)}</td><td>${esc(b.held)}</td><td class="free">${esc(b.free)}</td><td>${lend ? esc(lend.supplied) + apr(lend) : "–"}</td><td>${borrow ? esc(borrow.borrowed) + apr(borrow) : "–"}</td></tr>`;
+    const choice = a.lend && asset in a.lend
+      ? `<input type="checkbox" class="lend" data-asset="${esc(asset)}" ${a.lend[asset] ? "checked" : ""} title="lend this asset's free balance to borrowers">`
+      : "–";
+    return `<tr data-asset="${esc(asset)}"><td>${esc(asset)}</td><td>${esc(b.balance)}</td><td>${esc(b.held)}</td><td class="free">${esc(b.free)}</td><td class="lending">${lend ? esc(lend.supplied) + apr(lend) : "–"}</td><td>${borrow ? esc(borrow.borrowed) + apr(borrow) : "–"}</td><td>${choice}</td></tr>`;
   });
-  $("balances").querySelector("tbody").innerHTML = rows.join("") || `<tr class="empty"><td colspan="6">no balances: fund the wallet or deposit</td></tr>`;
+  $("balances").querySelector("tbody").innerHTML = rows.join("") || `<tr class="empty"><td colspan="7">no balances: fund the wallet or deposit</td></tr>`;
   const assets = Object.keys(a.balances || {});
   const sel = $("w-asset");
   if (sel.options.length !== assets.length) sel.innerHTML = assets.map((x) => `<option>${esc(x)}</option>`).join("");
@@ -567,6 +570,21 @@ function setupForms() {
     else if (d.save) await amend(e.target.closest("tr"), Number(d.save));
   };
   $("cancel-all").onclick = cancelAll;
+  $("balances").onchange = async (e) => {
+    if (!e.target.classList.contains("lend")) return;
+    const out = $("lend-result");
+    const msg = { account: S.wallet.address, asset: e.target.dataset.asset, enabled: e.target.checked, nonce: S.wallet.nonce(), expiry: nowS() + 300 };
+    try {
+      const signature = await S.wallet.sign("Lend", msg);
+      await api(`/accounts/${S.wallet.address}/lending`, { method: "POST", body: { lend: msg, signature } });
+      out.textContent = `Auto-lend of ${msg.asset} ${msg.enabled ? "on: its free balance earns the supply rate" : "off: nothing of it is lent"}`;
+      out.className = "result ok";
+    } catch (err) {
+      out.textContent = err instanceof ApiError ? "Auto-lend refused: " + reason(err) : "Failed: " + err.message;
+      out.className = "result refused";
+    }
+    await loadAccount();
+  };
   $("withdraw-form").onsubmit = async (e) => {
     e.preventDefault();
     const out = $("withdraw-result");

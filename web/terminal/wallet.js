@@ -49,6 +49,13 @@ export const TYPES = {
     { name: "nonce", type: "uint256" },
     { name: "expiry", type: "uint256" },
   ],
+  Lend: [
+    { name: "account", type: "address" },
+    { name: "asset", type: "string" },
+    { name: "enabled", type: "bool" },
+    { name: "nonce", type: "uint256" },
+    { name: "expiry", type: "uint256" },
+  ],
   Withdraw: [
     { name: "account", type: "address" },
     { name: "asset", type: "string" },
