@@ -15,6 +15,8 @@ been imported. A new command: its dataclass and wire parser in `messages/<part>.
 from __future__ import annotations
 
 import dataclasses
+import operator
+from collections.abc import Callable
 from typing import Any
 
 # every message file, listed once: importing them fills COMMANDS, EVENTS and WIRE_PARSERS
@@ -61,16 +63,21 @@ def event_from_dict(d: dict) -> Any:
 
 # field names per class: `dataclasses.fields` rebuilds its tuple on every call, and every command
 # journaled and every event published goes through here
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_NAMES: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple]]] = {}
 
 
 def _to_dict(obj: Any, key: str, name: str) -> dict:
-    names = _FIELD_NAMES.get(obj.__class__)
-    if names is None:
-        names = _FIELD_NAMES[obj.__class__] = tuple(f.name for f in dataclasses.fields(obj))
+    known = _FIELD_NAMES.get(obj.__class__)
+    if known is None:
+        names = tuple(f.name for f in dataclasses.fields(obj))
+        read = (
+            operator.attrgetter(*names)
+            if len(names) > 1
+            else (lambda o, n=names: tuple(getattr(o, f) for f in n))
+        )
+        known = _FIELD_NAMES[obj.__class__] = (names, read)
     d = {key: name}
-    for field_name in names:
-        d[field_name] = getattr(obj, field_name)
+    d.update(zip(known[0], known[1](obj), strict=True))
     return d
 
 
