@@ -126,17 +126,25 @@ def bare_engine_orders_per_s(orders: int = 20_000) -> float:
     return orders / (time.perf_counter() - start)
 
 
-def _profile(server: Server, workdir: Path, seconds: int) -> subprocess.Popen | None:
+def _profile(server: Server, out: Path, seconds: int) -> subprocess.Popen | None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         return None
-    out = workdir / "profile.txt"
     cmd = [spy, "record", "-p", str(server.proc.pid), "-f", "raw", "-o", str(out), "-d", str(seconds)]
     return subprocess.Popen(
         [*cmd, "-r", "200", "--threads", "--nonblocking"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _profiled(server: Server, work: Path, name: str, out: dict, seconds: int, **kwargs) -> None:
+    spy = _profile(server, work / f"{name}.txt", seconds)
+    out[name] = _run(server, **kwargs)
+    if spy is not None:
+        spy.wait(timeout=60)
+        if (work / f"{name}.txt").exists():
+            out.setdefault("profiles", {})[name] = profile_summary(work / f"{name}.txt")
 
 
 def profile_summary(path: Path, top: int = 12) -> dict:
@@ -169,14 +177,9 @@ def measure(orders: int = 8000, clients: int = 16) -> dict:
         server = Server(work)
         try:
             _run(server, orders=1000, clients=clients)  # warm-up (imports, caches, the first snapshot)
-            spy = _profile(server, work, 6)
-            out["single"] = _run(server, orders=orders, clients=clients)
-            if spy is not None:
-                spy.wait(timeout=60)
-                if (work / "profile.txt").exists():
-                    out["profile"] = profile_summary(work / "profile.txt")
+            _profiled(server, work, "single", out, 6, orders=orders, clients=clients)
             out["at_500"] = _run(server, orders=2500, clients=clients, rate=500)
-            out["batch"] = _run(server, orders=orders * 3, clients=4, batch=100)
+            _profiled(server, work, "batch", out, 2, orders=orders * 3, clients=4, batch=100)
             out["ws"] = _run(server, orders=orders, clients=1, ws=True, ws_window=64)
         finally:
             server.stop()
@@ -220,14 +223,10 @@ def markdown(r: dict) -> str:
                 f"| {name} | {s['orders_per_s']:,.0f} | {s['p50_ms']} | {s['p99_ms']} | "
                 f"{s['server_cpu_us_per_order']:,.0f} µs |"
             )
-    prof = r.get("profile")
-    if prof:
-        threads = ", ".join(f"{name} {pct} %" for name, pct in prof["threads"].items())
-        lines += [
-            "",
-            f"Server profile of the single-order run (py-spy, {prof['samples']} samples; {threads}):",
-            "",
-        ]
+    for name, prof in r.get("profiles", {}).items():
+        threads = ", ".join(f"{thread} {pct} %" for thread, pct in prof["threads"].items())
+        run = names[name].split(",")[0]
+        lines += ["", f"Server profile, {run} (py-spy, own time, {prof['samples']} samples; {threads}):", ""]
         lines += [f"- {pct} % {frame}" for frame, pct in prof["top"]]
     if r.get("group_commits"):
         lines += ["", f"Group commit: {r['group_commits'][0]}."]
