@@ -81,7 +81,9 @@ json_values = st.recursive(
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.sampled_from(HOSTILE_NUMBERS)
     | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=6,
 )
 
