@@ -192,6 +192,24 @@ BENCHES = (
         ),
     ),
     Bench(
+        "bench.gas_custody",
+        1,  # gas is deterministic
+        (
+            Figure(
+                "gas_safe_exec",
+                "cold wallet Safe 1.4.1 execTransaction, 2-of-3, ERC-20 transfer (tx)",
+                "gas",
+                lambda r: r["safe_exec_transfer_first"],
+            ),
+            Figure(
+                "gas_to_cold", "Custody.to_cold into the Safe (tx)", "gas", lambda r: r["custody_to_cold"]
+            ),
+            Figure(
+                "gas_anchor", "JournalAnchor.anchor, a later epoch (tx)", "gas", lambda r: r["anchor_next"]
+            ),
+        ),
+    ),
+    Bench(
         "bench.gas_pool",
         1,
         (

@@ -44,12 +44,10 @@ GOVERNOR_ROLE: public(constant(bytes32)) = roles.GOVERNOR_ROLE
 ANCHOR_ROLE: public(constant(bytes32)) = roles.ANCHOR_ROLE
 
 
-# @dev One anchored head: the journal position, its chain hash, and when.
+# @dev One anchored head: the journal position and its chain hash (when: the `Anchored` event's block).
 struct Anchor:
     seq: uint256
     head: bytes32
-    timestamp: uint256
-    block_number: uint256
 
 
 # @dev journal id -> anchor index (from 0) -> anchor.
@@ -108,9 +106,7 @@ def anchor(journal_id: uint256, seq: uint256, head: bytes32) -> uint256:
             assert head == last.head, "anchor: another head at the anchored position"
             return count - 1
         assert seq > last.seq, "anchor: position before the last anchor"
-    self.anchors[journal_id][count] = Anchor(
-        seq=seq, head=head, timestamp=block.timestamp, block_number=block.number
-    )
+    self.anchors[journal_id][count] = Anchor(seq=seq, head=head)
     self.anchor_count[journal_id] = count + 1
     log Anchored(journal_id=journal_id, index=count, anchorer=msg.sender, seq=seq, head=head)
     return count

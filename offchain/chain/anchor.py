@@ -36,8 +36,6 @@ _ANCHOR_TUPLE = {
     "components": [
         {"name": "seq", "type": "uint256"},
         {"name": "head", "type": "bytes32"},
-        {"name": "timestamp", "type": "uint256"},
-        {"name": "block_number", "type": "uint256"},
     ],
 }
 # What the anchorer and the audit call of `contracts/JournalAnchor.vy` (no build manifest needed).
@@ -158,7 +156,7 @@ def read_anchors(contract: Any, journal_id: int) -> list[Anchored]:
     count = contract.functions.anchor_count(journal_id).call()
     out = []
     for i in range(count):
-        seq, head, _, _ = contract.functions.anchors(journal_id, i).call()
+        seq, head = contract.functions.anchors(journal_id, i).call()
         out.append(Anchored(i, int(seq), bytes(head).hex()))
     return out
 
