@@ -6,7 +6,9 @@ A line that is not JSON or not a valid command stops the run with exit status 2,
 number; a command the engine rejects is counted in the report and the run goes on.
 
 ``--no-breaker`` runs the naive exchange the breaker exists to replace: no automatic halt, and
-collateral valued at the local book's price instead of the index-based mark.
+collateral valued at the local book's price instead of the index-based mark; its price bands
+measure from its own index, as a real exchange's do (issue 15.9). ``--naive-bands book`` measures
+them from its own book instead (the model before 15.9: the bands follow the crash down).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from offchain.core.breaker.module import AuctionUncrossed, BreakerTransition
 from offchain.core.build import build_engine as build
-from offchain.core.config import EngineConfig
+from offchain.core.config import NAIVE_BANDS, EngineConfig
 from offchain.core.engine import Engine
 from offchain.core.messages import codec
 from offchain.core.messages.events import Rejected, Trade
@@ -50,17 +52,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="naive exchange: no automatic halt, collateral valued at the local book price",
     )
+    parser.add_argument(
+        "--naive-bands",
+        choices=NAIVE_BANDS,
+        default="index",
+        help="with --no-breaker: price bands from the exchange's own index (default) or its own book",
+    )
     parser.add_argument("--plot", type=Path, help="also draw prices, breaker states and liquidations (PNG)")
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
-def build_engine(breaker: bool = True) -> Engine:
+def build_engine(breaker: bool = True, naive_bands: str = "index") -> Engine:
     """The engine the replay drives: the default modules, with the breaker switched as asked.
 
     Without the breaker the exchange is the naive one of 10 October 2025: no automatic halt, and
-    the risk engine values collateral at the local book price (``EngineConfig.naive()``).
+    the risk engine values collateral at the local book price; its bands measure from its own index
+    (``naive_bands="index"``) or its own book (``"book"``) (``EngineConfig.naive(naive_bands)``).
     """
-    return build(EngineConfig() if breaker else EngineConfig.naive())
+    return build(EngineConfig() if breaker else EngineConfig.naive(naive_bands))
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -210,9 +219,11 @@ def read_commands(
             yield cmd
 
 
-def replay(path: Path, breaker: bool = True, sample: bool = False, progress: bool = False) -> Recorder:
+def replay(
+    path: Path, breaker: bool = True, sample: bool = False, progress: bool = False, naive_bands: str = "index"
+) -> Recorder:
     """Run a scenario through a fresh engine and return what it recorded."""
-    engine = build_engine(breaker)
+    engine = build_engine(breaker, naive_bands)
     recorder = Recorder(engine, sample=sample)
     bar = None
     on_bytes = None
@@ -240,7 +251,7 @@ def replay(path: Path, breaker: bool = True, sample: bool = False, progress: boo
     return recorder
 
 
-def build_report(recorder: Recorder, scenario: Path, breaker: bool) -> dict:
+def build_report(recorder: Recorder, scenario: Path, breaker: bool, naive_bands: str = "index") -> dict:
     engine = recorder.engine
     quote = _settlement_asset(engine)
     decimals = engine.assets[quote].decimals if quote in engine.assets else 6
@@ -258,6 +269,7 @@ def build_report(recorder: Recorder, scenario: Path, breaker: bool) -> dict:
         "scenario": scenario.name,
         "breaker_enabled": breaker,
         "collateral": "mark" if breaker else "local",
+        "bands": "mark" if breaker else naive_bands,
         "rejection_codes": dict(sorted(recorder.rejection_codes.items())),
         "bad_debt_by_asset": {
             a: codec.format_units(v, engine.assets[a].decimals) for a, v in sorted(bad_debt.items())
@@ -293,11 +305,17 @@ def run(args: argparse.Namespace) -> int:
     breaker = not args.no_breaker
     progress = not args.no_progress and scenario.stat().st_size >= PROGRESS_MIN_BYTES
     try:
-        recorder = replay(scenario, breaker=breaker, sample=args.plot is not None, progress=progress)
+        recorder = replay(
+            scenario,
+            breaker=breaker,
+            sample=args.plot is not None,
+            progress=progress,
+            naive_bands=args.naive_bands,
+        )
     except ScenarioError as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    report = build_report(recorder, scenario, breaker)
+    report = build_report(recorder, scenario, breaker, args.naive_bands)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.report.with_suffix(args.report.suffix + ".tmp")
     tmp.write_text(json.dumps(report, indent=1) + "\n")

@@ -54,11 +54,14 @@ def usde_reports(tmp_path_factory) -> dict:
         SCENARIOS / USDE_CRASH_FILE, out / "breaker.json", "--plot", str(out / "plot.png")
     )
     naive = run_replay(SCENARIOS / USDE_CRASH_FILE, out / "naive.json", "--no-breaker")
+    book = run_replay(SCENARIOS / USDE_CRASH_FILE, out / "book.json", "--no-breaker", "--naive-bands", "book")
     assert with_breaker.returncode == 0, with_breaker.stderr
     assert naive.returncode == 0, naive.stderr
+    assert book.returncode == 0, book.stderr
     return {
         "breaker": json.loads((out / "breaker.json").read_text()),
         "naive": json.loads((out / "naive.json").read_text()),
+        "book": json.loads((out / "book.json").read_text()),
         "plot": out / "plot.png",
     }
 
@@ -118,9 +121,24 @@ def test_usde_reopening_auction_prices_within_one_percent_of_the_index(usde_repo
 
 
 @usde
-def test_usde_without_breaker_liquidates_healthy_accounts_into_bad_debt(usde_reports):
+def test_usde_naive_exchange_bands_from_its_index_and_liquidates_at_its_local_price(usde_reports):
+    """Issue 15.9: the naive exchange's bands measure from its own index, so the market makers'
+    quotes near the index are accepted (only the bottom fisher's bids far under it are refused) and
+    the crash stops at the impact band; collateral at the local price still liquidates lev1."""
     naive = usde_reports["naive"]
 
+    assert (naive["collateral"], naive["bands"]) == ("local", "index")
+    assert naive["breaker"] == [] and naive["auctions"] == []
+    assert naive["rejection_codes"].get("price_out_of_band", 0) < 300
+    assert Decimal(naive["low_price"]["USDE-USDC"]) >= Decimal("0.89")
+    assert {liq["account"] for liq in naive["liquidations"]} == {"lev1"}
+
+
+@usde
+def test_usde_without_breaker_liquidates_healthy_accounts_into_bad_debt(usde_reports):
+    naive = usde_reports["book"]  # bands from its own book: they follow the crash down
+
+    assert (naive["collateral"], naive["bands"]) == ("local", "book")
     assert naive["breaker"] == [] and naive["auctions"] == []
     assert {liq["account"] for liq in naive["liquidations"]} & {"lev1", "lev2", "lev3"}
     assert Decimal(naive["bad_debt"]) > 0
@@ -129,7 +147,7 @@ def test_usde_without_breaker_liquidates_healthy_accounts_into_bad_debt(usde_rep
 
 @usde
 def test_usde_reports_follow_the_spec_format(usde_reports):
-    for report in (usde_reports["breaker"], usde_reports["naive"]):
+    for report in (usde_reports["breaker"], usde_reports["naive"], usde_reports["book"]):
         assert SPEC_FIELDS <= set(report)
         assert report["trades"] == len(report["tape"])
         for trade in report["tape"][:50]:

@@ -13,6 +13,8 @@ from offchain.core.model.breaker_params import BreakerParams
 from offchain.core.model.fees import FeeSchedule
 from offchain.core.risk.state import RiskConfig
 
+NAIVE_BANDS = ("index", "book")  # what the naive exchange's price bands measure from
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -28,8 +30,9 @@ class EngineConfig:
 
     collateral_mark_source: str | None = None
     """`"mark"` (default) values spot collateral at the index-based mark; `"local"` at the local
-    book's price (the naive exchange of 10 October 2025; `replay --no-breaker`). None: keep
-    `risk_config`'s."""
+    book's price with bands still measured from the index-based mark (the naive exchange;
+    `replay --no-breaker`); `"book"` at the local price with the bands measured from it too
+    (`replay --no-breaker --naive-bands book`). None: keep `risk_config`'s."""
 
     breaker: bool = True
     """Wire the circuit-breaker module (halts, DLP deposits, call auctions, `halt`/`resume`).
@@ -58,6 +61,10 @@ class EngineConfig:
         return cls(risk=False, breaker=False, treasury=False)
 
     @classmethod
-    def naive(cls) -> EngineConfig:
-        """The exchange without its guard: no automatic halt, collateral at the local price."""
-        return cls(breaker_enabled=False, collateral_mark_source="local")
+    def naive(cls, bands: str = "index") -> EngineConfig:
+        """The exchange without its guard: no automatic halt, collateral at the local price; its
+        price bands measure from its own index (`bands="index"`, what a real naive exchange does:
+        issue 15.9) or from its own book (`bands="book"`)."""
+        if bands not in NAIVE_BANDS:
+            raise ValueError(f"naive bands must be one of {NAIVE_BANDS}, not {bands!r}")
+        return cls(breaker_enabled=False, collateral_mark_source="local" if bands == "index" else "book")

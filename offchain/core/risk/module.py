@@ -571,9 +571,9 @@ class RiskModule(Module):
         pricing.update(ts, local_price(market))
         if pricing.index is not None or pricing.sources:
             market.index_price = pricing.index  # a stale index is no index (15.7): None when none is fresh
-        if ms.kind == SPOT and self.config.collateral_mark_source == "local":
-            market.mark_price = pricing.local  # the naive exchange's mark is its own book
-        elif pricing.sources:
+        if ms.kind == SPOT and self.config.collateral_mark_source == "book":
+            market.mark_price = pricing.local  # bands from its own book (`--naive-bands book`)
+        elif pricing.sources:  # bands measure from the index-based mark, naive "local" included (15.9)
             market.mark_price = pricing.mark
         if ms.kind == PERP and market.state == CONTINUOUS:
             ms.premium.sample(ts, pricing.premium_ppm())

@@ -13,7 +13,9 @@
   mark keeps its last value; a market that never had an index is marked at its local price.
 - **Collateral mark**: the price at which balances of the market's base asset are valued. Source
   ``"mark"`` (default) uses the mark; ``"local"`` uses the local book price (what a naive exchange
-  does, for ``replay --no-breaker``). The breaker may *freeze* it at the last valid reference price
+  does, for ``replay --no-breaker``; its bands still measure from the index-based mark); ``"book"``
+  too, and the module then publishes the local price as the spot market's mark, so that its bands
+  measure from its own book (``replay --no-breaker --naive-bands book``). The breaker may *freeze* it at the last valid reference price
   taken before a trip; while frozen it does not move.
 - **Bands**: limit and impact bands are the market's (``Market.band_bps``, ``impact_bps``) and the
   core measures them from the mark published here; :func:`band` gives the price range.
@@ -40,7 +42,7 @@ from offchain.core.risk.params import (
     require_band,
 )
 
-COLLATERAL_MARK_SOURCES = ("mark", "local")
+COLLATERAL_MARK_SOURCES = ("mark", "local", "book")
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +220,7 @@ class MarketPricing:
         """Return the price at which the base asset is valued as collateral."""
         if self.frozen_collateral is not None:
             return self.frozen_collateral
-        if source == "local":
+        if source in ("local", "book"):
             return self.local if self.local is not None else self.mark
         return self.mark
 
@@ -226,7 +228,7 @@ class MarketPricing:
         """Freeze the collateral mark at ``price`` or at the last valid reference; return it."""
         target = price
         if target is None:
-            target = self.local if source == "local" else self.last_valid_reference
+            target = self.local if source in ("local", "book") else self.last_valid_reference
         if target is None:
             target = self.mark
         self.frozen_collateral = target

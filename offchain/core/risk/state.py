@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 class RiskConfig:
     """Engine-wide risk parameters (``risk_params`` changes them)."""
 
-    collateral_mark_source: str = "mark"  # "local": value collateral at the local book (naive mode)
+    # "local": collateral at the local book (naive mode); "book": its bands from the local book too
+    collateral_mark_source: str = "mark"
     settlement_asset: str = "USDC"
     insurance_account: str = "insurance"  # the insurance fund's off-chain account: backstop, fees
     settle_interval_ms: int = 10_000
