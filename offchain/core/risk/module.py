@@ -540,8 +540,13 @@ class RiskModule(Module):
         pools = self.pools
         for acct, asset in pairs:
             pool = pools.get(asset)
-            if pool is not None:
-                pool.observe(acct.name, acct.balance.get(asset, 0), ts)
+            if pool is None:
+                continue
+            balance = acct.balance.get(asset, 0)
+            cp = pool.points.get(acct.name)
+            if (balance == cp.balance) if cp is not None else not balance:
+                continue  # a hold moved, not the balance (most orders): nothing to checkpoint
+            pool.observe(acct.name, balance, ts)
 
     # -- time --------------------------------------------------------------------------------------
     def on_tick(self, engine: EngineContext, ts: int, out: list) -> None:
