@@ -8,11 +8,14 @@ and withdraws it 2 ms after. Sampled at the accrual instant, utilisation fell to
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from risk_venue import USDC, listed
 
 from offchain.core.build import restore_engine
 from offchain.core.config import EngineConfig
 from offchain.core.messages.risk import InterestAccrued
+from offchain.core.risk.lending import INTEREST_DENOMINATOR, LendingPool, RateModel, utilisation_ppm
 from offchain.core.risk.params import PPM, YEAR_MS
 
 HOUR = 3_600_000
@@ -118,3 +121,47 @@ def test_a_snapshot_from_before_the_indices_restores_and_keeps_accruing():
         run_hour(venue, whale=False)
     assert twin.balance("lender", "USDC") == v.balance("lender", "USDC")
     assert twin.balance("borrower", "USDC") == v.balance("borrower", "USDC")
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=600_000),  # ms since the previous step
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.integers(min_value=-(10**12), max_value=10**12),  # the account's new balance
+            st.booleans(),  # accrue at this step
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_the_indices_charge_each_segment_at_the_rate_that_held(steps):
+    """Against a direct reference: every borrower that never repays pays exactly
+    floor(sum over segments of debt x rate(segment) x dt / (PPM x YEAR_MS)); nothing is created."""
+    model = RateModel(base_ppm=20_000, slope1_ppm=40_000, slope2_ppm=1_000_000, reserve_ppm=100_000)
+    pool = LendingPool("USDC", model)
+    never_lend = "z"  # a borrower that never changes: its exact interest is checkable
+    balances = {never_lend: -(10**11), "a": 10**12}
+    ts = 0
+    for account, b in balances.items():
+        pool.observe(account, b, ts)
+    pool.accrue(balances, ts, "insurance")
+    exact = paid = 0  # the never-changing borrower's interest (DENOMINATOR units) and its payments
+    for dt, account, balance, accrue in steps:
+        supplied, borrowed = pool.totals(balances.items())
+        exact += -balances[never_lend] * model.borrow_rate_ppm(utilisation_ppm(supplied, borrowed)) * dt
+        ts += dt
+        balances[account] = balance
+        pool.observe(account, balance, ts)
+        if accrue:
+            accrual = pool.accrue(balances, ts, "insurance")
+            if accrual is not None:
+                assert sum(accrual.deltas.values()) == 0
+                assert accrual.borrowers_paid == accrual.lenders_earned + accrual.protocol
+                for a, d in accrual.deltas.items():
+                    balances[a] = balances.get(a, 0) + d
+                paid -= accrual.deltas.get(never_lend, 0)
+                assert paid == exact // INTEREST_DENOMINATOR
+                balances[never_lend] = -(10**11)  # it pays from elsewhere: keep its debt constant
+                pool.observe(never_lend, balances[never_lend], ts)
