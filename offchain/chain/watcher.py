@@ -575,7 +575,10 @@ class ChainWatcher:
                 root, leaves, stamp = self.registry.functions.attestation(epoch).call()
                 block_time = int(self.w3.eth.get_block(head)["timestamp"])
                 attestation.update(
-                    root="0x" + bytes(root).hex(), leaf_count=leaves, age_s=block_time - int(stamp)
+                    root="0x" + bytes(root).hex(),
+                    leaf_count=leaves,
+                    age_s=block_time - int(stamp),
+                    attested_at=int(stamp),  # unix seconds (the dashboard shows its time)
                 )
             status["attestation"] = attestation
         if self.fund is not None:
