@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from eth_account import Account
@@ -57,6 +58,39 @@ def daemon_settings(tmp_path: Path, rpc_url: str, deployment_file: Path, **overr
 def mine(w3: Web3, blocks: int = 1) -> None:
     for _ in range(blocks):
         w3.provider.make_request("evm_mine", [])
+
+
+def sync_clock(w3: Web3) -> None:
+    """Put the devnet's clock back on the wall clock if it is behind (never before the head block).
+
+    A live chain's head is at most a block interval behind real time; the daemon judges a price feed's
+    age against the later of the two, so a devnet left behind real time makes a round just posted look
+    old (and a stale one look fresher than it is)."""
+    head = int(w3.eth.get_block("latest")["timestamp"])
+    now = int(time.time())
+    if head < now:
+        w3.provider.make_request("evm_setTime", [now])
+
+
+def revert(w3: Web3, snapshot: str) -> bool:
+    """`evm_revert` to `snapshot` and put the clock back on the wall clock.
+
+    anvil's revert also rewinds its clock to the snapshot's time, so each reverted test would leave
+    the devnet behind real time by its own duration, and the lag would add up over a session (a later
+    test then sees its freshly posted feeds as stale)."""
+    reverted = w3.provider.make_request("evm_revert", [snapshot])["result"]
+    sync_clock(w3)
+    return reverted
+
+
+@contextmanager
+def isolated_chain(w3: Web3):
+    """Undo a test's chain changes (balances, caps, pauses, time travel) and keep the clock on time."""
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    try:
+        yield
+    finally:
+        assert revert(w3, snapshot) is True
 
 
 def wait_until(predicate, timeout: float = 20.0, poll: float = 0.1, what: str = "condition"):

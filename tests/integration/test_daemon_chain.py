@@ -15,6 +15,7 @@ from daemon_kit import (
     Chain,
     TcpProxy,
     daemon_settings,
+    isolated_chain,
     mine,
     wait_until,
     write_deployment_file,
@@ -65,9 +66,8 @@ def open_daemon(anvil, chain, operator_key, tmp_path, monkeypatch):
 @pytest.fixture
 def isolated(w3):
     """Undo this test's chain changes (pauses, halts) so that later tests see the chain as it was."""
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-    yield
-    w3.provider.make_request("evm_revert", [snapshot])
+    with isolated_chain(w3):
+        yield
 
 
 def balance(daemon: Daemon, account: str, asset: str) -> int:

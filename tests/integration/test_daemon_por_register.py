@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from daemon_kit import KEY_ENV, Chain, daemon_settings, write_deployment_file
+from daemon_kit import KEY_ENV, Chain, daemon_settings, isolated_chain, write_deployment_file
 
 from offchain.core.messages import commands as C
 from offchain.core.messages.codec import format_units, parse_command
@@ -31,9 +31,8 @@ def chain(w3, deployment) -> Chain:
 
 @pytest.fixture
 def isolated(w3):
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-    yield
-    w3.provider.make_request("evm_revert", [snapshot])
+    with isolated_chain(w3):
+        yield
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from daemon_kit import KEY_ENV, Chain, daemon_settings, mine, write_deployment_file
+from daemon_kit import KEY_ENV, Chain, daemon_settings, isolated_chain, mine, write_deployment_file
 
 from offchain.core.messages import commands as C
 from offchain.daemon import Daemon
@@ -33,9 +33,8 @@ def operator_key(chain):
 
 @pytest.fixture
 def isolated(w3):
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-    yield
-    w3.provider.make_request("evm_revert", [snapshot])
+    with isolated_chain(w3):
+        yield
 
 
 @pytest.fixture

@@ -8,7 +8,15 @@ index sources beside the pool's `price_oracle`.
 from __future__ import annotations
 
 import pytest
-from daemon_kit import KEY_ENV, Chain, daemon_settings, mine, write_deployment_file
+from daemon_kit import (
+    KEY_ENV,
+    Chain,
+    daemon_settings,
+    isolated_chain,
+    mine,
+    sync_clock,
+    write_deployment_file,
+)
 
 from offchain.chain.watcher import engine_module
 from offchain.daemon import Daemon
@@ -32,9 +40,10 @@ def operator_key(chain):
 
 @pytest.fixture
 def isolated(w3):
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-    yield
-    w3.provider.make_request("evm_revert", [snapshot])
+    """Feeds are dated by the chain and judged against the wall clock: start with the devnet on time."""
+    sync_clock(w3)
+    with isolated_chain(w3):
+        yield
 
 
 @pytest.fixture

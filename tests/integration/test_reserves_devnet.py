@@ -1,6 +1,7 @@
 """The reserves side as deployed by the real deploy script on anvil, driven over JSON-RPC with web3.py."""
 
 import pytest
+from daemon_kit import isolated_chain
 from web3 import Web3
 from web3.logs import DISCARD
 
@@ -17,9 +18,8 @@ SECRET = b"devnet proof-of-reserves secret!"
 @pytest.fixture
 def chain_snapshot(w3):
     """Undo whatever a test does on the shared devnet (epochs, halts, balances)."""
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-    yield
-    assert w3.provider.make_request("evm_revert", [snapshot])["result"] is True
+    with isolated_chain(w3):
+        yield
 
 
 def send(w3, call, sender):

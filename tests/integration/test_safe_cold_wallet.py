@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from daemon_kit import Chain
+from daemon_kit import Chain, isolated_chain
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
@@ -22,9 +22,8 @@ def chain(w3, deployment) -> Chain:
 
 @pytest.fixture
 def isolated(w3):
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-    yield
-    w3.provider.make_request("evm_revert", [snapshot])
+    with isolated_chain(w3):
+        yield
 
 
 @pytest.fixture
