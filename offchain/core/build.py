@@ -14,6 +14,8 @@ import copy
 from offchain.core.breaker.module import BreakerModule
 from offchain.core.config import EngineConfig
 from offchain.core.engine import Engine
+from offchain.core.makers.module import MakersModule
+from offchain.core.messages.breaker import DesignateDlp
 from offchain.core.ports import Module, RiskPolicy
 from offchain.core.risk.module import RiskModule
 from offchain.core.risk.spot import SpotRisk
@@ -41,6 +43,11 @@ def build_parts(config: EngineConfig = DEFAULT_CONFIG) -> tuple[list[Module], Ri
     if config.treasury:
         bad_debt = (lambda asset: risk_module.bad_debt.get(asset, 0)) if risk_module is not None else None
         modules.append(TreasuryModule(bad_debt=bad_debt))
+    if config.makers:
+        breaker = next((m for m in modules if isinstance(m, BreakerModule)), None)
+        # a designated maker is a designated liquidity provider: the breaker's own `dlp` handler
+        dlp = (lambda ts, account, on: breaker._on_designate(DesignateDlp(ts, account, on))) if breaker else None
+        modules.append(MakersModule(dlp=dlp))
     modules.extend(factory() for factory in config.extra_modules)
     return modules, policy
 
@@ -69,6 +76,14 @@ def breaker_module(engine: Engine) -> BreakerModule | None:
     """Return the engine's breaker module, or None."""
     for m in engine.modules:
         if isinstance(m, BreakerModule):
+            return m
+    return None
+
+
+def makers_module(engine: Engine) -> MakersModule | None:
+    """Return the engine's market-maker module, or None."""
+    for m in engine.modules:
+        if isinstance(m, MakersModule):
             return m
     return None
 

@@ -48,6 +48,10 @@ class EngineConfig:
     treasury: bool = True
     """Wire the treasury module (protocol pause, withdrawals owed on-chain, bad-debt cover)."""
 
+    makers: bool = False
+    """Wire the market-maker program (`maker` designations, compliance per period, rebate top-ups;
+    designated makers are the breaker's DLPs). Off by default: existing journals replay unchanged."""
+
     fee_schedule: FeeSchedule | None = None
     """Fee tiers, maker rebate and API discount. None: `FeeSchedule()` (the SPEC's six tiers)."""
 

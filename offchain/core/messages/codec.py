@@ -21,6 +21,7 @@ from typing import Any
 
 # every message file, listed once: importing them fills COMMANDS, EVENTS and WIRE_PARSERS
 from offchain.core.messages import breaker as _breaker_messages  # noqa: F401
+from offchain.core.messages import makers as _makers_messages  # noqa: F401
 from offchain.core.messages import risk as _risk_messages  # noqa: F401
 from offchain.core.messages import treasury as _treasury_messages  # noqa: F401
 from offchain.core.messages.commands import COMMANDS
@@ -37,7 +38,7 @@ from offchain.core.messages.wire import (  # noqa: F401  (the codec's public nam
     to_decimal,
 )
 
-MESSAGE_FILES = ("commands", "events", "wire", "risk", "breaker", "treasury")
+MESSAGE_FILES = ("commands", "events", "wire", "risk", "breaker", "treasury", "makers")
 
 
 # -- journal form ----------------------------------------------------------------------------------

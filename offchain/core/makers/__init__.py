@@ -1,0 +1,1 @@
+"""The market-maker program: designated makers, their obligations, compliance per period, rebates."""
