@@ -46,7 +46,11 @@ def build_parts(config: EngineConfig = DEFAULT_CONFIG) -> tuple[list[Module], Ri
     if config.makers:
         breaker = next((m for m in modules if isinstance(m, BreakerModule)), None)
         # a designated maker is a designated liquidity provider: the breaker's own `dlp` handler
-        dlp = (lambda ts, account, on: breaker._on_designate(DesignateDlp(ts, account, on))) if breaker else None
+        dlp = (
+            (lambda ts, account, on: breaker._on_designate(DesignateDlp(ts, account, on)))
+            if breaker
+            else None
+        )
         modules.append(MakersModule(dlp=dlp))
     modules.extend(factory() for factory in config.extra_modules)
     return modules, policy
