@@ -27,7 +27,7 @@ import os
 import signal
 import sys
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,8 @@ class EngineNode:
         self.stopping = asyncio.Event()
         self.last_msg = time.monotonic()
         self.sub = None
-        self.pending: list = []
+        self.inbox: deque = deque()
+        self.arrived = asyncio.Event()
 
     # -- start ----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -143,8 +144,16 @@ class EngineNode:
             except Exception:
                 pass
         start = self.replica.seq + 1
+        self.inbox.clear()
+        inbox, arrived = self.inbox, self.arrived
+
+        async def deliver(msg: Any) -> None:  # only queue: the apply loop drains in batches
+            inbox.append(msg)
+            arrived.set()
+
         self.sub = await self.js.subscribe(
             L.CMD_SUBJECTS,
+            cb=deliver,
             stream=L.CMD_STREAM,
             ordered_consumer=True,
             idle_heartbeat=1.0,
@@ -177,39 +186,38 @@ class EngineNode:
                 pass
 
     async def _apply_loop(self) -> None:
-        import nats.errors
-
+        inbox = self.inbox
         while not self.stopping.is_set():
             if self.promote:
                 await self._take_over()
-            sub = self.sub
-            try:
-                msg = await sub.next_msg(timeout=0.05)
-            except (TimeoutError, nats.errors.TimeoutError):
+            if not inbox:
+                try:
+                    await asyncio.wait_for(self.arrived.wait(), 0.05)
+                except TimeoutError:
+                    continue
+                self.arrived.clear()
                 continue
-            except Exception:
-                await asyncio.sleep(0.1)
-                continue
-            if sub is not self.sub:
-                continue
+            batch = list(inbox)
+            inbox.clear()
             self.last_msg = time.monotonic()
-            seq = msg.metadata.sequence.stream
-            if seq <= self.replica.seq:
-                continue  # redelivered after a consumer reset
-            if seq != self.replica.seq + 1:
-                log.warning("%s: gap at %d (applied %d): resubscribing", self.id, seq, self.replica.seq)
-                await self._subscribe()
-                continue
-            result = self.replica.apply(seq, msg.data)
-            data = json.dumps(result, separators=(",", ":")).encode()
-            if self.leader:
-                await self._publish_result(seq, data)
-            else:
-                self.results[seq] = data
-                if len(self.results) > KEEP_RESULTS:
-                    self.results.popitem(last=False)
-            if seq % self.snapshot_every == 0:
-                await self._mark(seq)
+            for msg in batch:
+                seq = msg.metadata.sequence.stream
+                if seq <= self.replica.seq:
+                    continue  # redelivered after a consumer reset
+                if seq != self.replica.seq + 1:
+                    log.warning("%s: gap at %d (applied %d): resubscribing", self.id, seq, self.replica.seq)
+                    await self._subscribe()
+                    break
+                result = self.replica.apply(seq, msg.data)
+                data = json.dumps(result, separators=(",", ":")).encode()
+                if self.leader:
+                    await self._publish_result(seq, data)
+                else:
+                    self.results[seq] = data
+                    if len(self.results) > KEEP_RESULTS:
+                        self.results.popitem(last=False)
+                if seq % self.snapshot_every == 0:
+                    await self._mark(seq)
 
     async def _publish_result(self, seq: int, data: bytes) -> None:
         fut = await self.js.publish_async(L.res_subject(seq), data, headers={"Nats-Msg-Id": f"res:{seq}"})

@@ -54,12 +54,14 @@ def test_leader_kill_under_load_loses_no_acknowledged_order(cluster):
     # every replica alive applied everything and agrees
     last = state["seq"]
     alive = [n for n, p in engines.items() if p.proc.poll() is None]
-    hashes = {n: cluster.wait_applied(n, last)["hash"] for n in alive}
+    for n in alive:
+        cluster.wait_applied(n, last)
     time.sleep(1.0)
     hashes = {n: cluster.replicas()[n]["hash"] for n in alive}
     assert len(set(hashes.values())) == 1, hashes
     assert cluster.alerts() == 0
-    assert all(cluster.replicas()[n]["mismatches"] == 0 for n in alive)
-    assert sum(cluster.replicas()[n]["checks"] for n in alive) > 0
+    every = cluster.replicas()  # the killed ones' last statuses too
+    assert all(st["mismatches"] == 0 for st in every.values())
+    assert sum(st["checks"] for st in every.values()) > 0
     assert max(failovers) < 10, failovers
     print(f"failover s: {sorted(round(f, 2) for f in failovers)}")
