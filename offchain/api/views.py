@@ -15,7 +15,7 @@ from offchain.core.breaker.readmodel import BreakerReadModel
 from offchain.core.breaker.rule import Metrics
 from offchain.core.messages.codec import format_price, format_qty, format_units
 from offchain.core.risk.lending import utilisation_ppm
-from offchain.core.units import mid_or_none
+from offchain.core.units import PPM, mid_or_none
 
 DEFAULT_DEPTH = 20
 RATES_TTL_MS = 5_000
@@ -312,6 +312,9 @@ def breaker_view(engine: Any, market: Any, ts: int, last: dict | None = None) ->
         then = recorded.get(f"{name}_ppm")
         metrics[name] = {
             "value_ppm": value,
+            # None: no reading; "book_too_thin": S_I's reference market order does not fill, so it
+            # reads 100 % (the breaker counts that as beyond its threshold: fail safe)
+            "note": _metric_note(name, value),
             "at_transition_ppm": then,
             "beyond_trip_at_transition": then is not None and (then > trip if above else then < trip),
             "trip_ppm": trip,
@@ -320,6 +323,7 @@ def breaker_view(engine: Any, market: Any, ts: int, last: dict | None = None) ->
             "beyond_trip": beyond,
             "recovered": recovered,
         }
+    metrics["si"]["reference_notional"] = str(params.si_notional_units)
     frozen = bm.frozen.get(symbol)
     waiting: list[str] = []
     if breaker is not None and breaker.state == "halted":
@@ -346,6 +350,14 @@ def breaker_view(engine: Any, market: Any, ts: int, last: dict | None = None) ->
         else {k: last[k] for k in ("ts", "from_state", "to_state", "reason") if k in last},
         "metrics": metrics,
     }
+
+
+def _metric_note(name: str, value: int | None) -> str | None:
+    if value is None:
+        return "unmeasurable"
+    if name == "si" and value >= PPM:
+        return "book_too_thin"
+    return None
 
 
 # -- the status page --------------------------------------------------------------------------------------

@@ -61,4 +61,6 @@ def test_the_terminal_page_is_served_when_built(http):
         assert r.status_code == 200 and '<script type="module" src="/static/terminal/terminal.js">' in r.text
     else:
         assert r.status_code == 404 and "make install" in r.json()["message"]
-    assert "/terminal" in http.get("/").text  # the dashboard links to it
+    assert "/terminal" in http.get("/dashboard").text  # the dashboard links to it
+    root = http.get("/", follow_redirects=False)  # the exchange opens on the terminal once it is built
+    assert (root.status_code, root.headers.get("location")) == ((307, "/terminal") if built else (200, None))

@@ -20,6 +20,10 @@ const WARNING_GAUGES = [
   ["hot_coverage_bps", "hot_coverage_min_bps", "below"],
 ];
 const NO_HOT_BPS = 1e9; // the early warning's ratio when there are no hot reserves at all
+// ReserveRegistry.check_solvency halts Custody when a net ratio is below FULL_RESERVE_BPS (10000);
+// the watcher may report the registry's own figure as attestation.halt_below_bps.
+const FULL_RESERVE_BPS = 10000;
+const STOPPED = { halted: "the halt", cooldown: "cool-down", auction: "the call auction" };
 
 const state = {
   status: null,
@@ -27,6 +31,7 @@ const state = {
   books: {},      // symbol -> {bids: Map(price -> qty), asks: Map}
   trades: {},     // symbol -> [trade, ...] newest first
   alerts: [],
+  indicative: {}, // symbol -> the engine's latest indicative uncross {price, volume, state}
   connected: false,
 };
 
@@ -48,6 +53,7 @@ function el(tag, attrs = {}, ...children) {
 const pct = (ppm) => (ppm === null || ppm === undefined ? "n/a" : (ppm / 10000).toFixed(2) + " %");
 const show = (v) => (v === null || v === undefined || v === "" ? "–" : String(v));
 const clock = (ms) => (ms ? new Date(ms).toLocaleTimeString() : "–");
+const hhmm = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
 
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "–";
@@ -106,6 +112,7 @@ function applyBook(kind, data) {
   if (state.status && state.status.markets[data.symbol]) {
     const m = state.status.markets[data.symbol];
     m.mid = data.mid;
+    m.crossed = data.crossed;
     m.last_price = data.last_price;
     m.state = data.state;
   }
@@ -135,6 +142,8 @@ function onMessage(msg) {
     else if (type === "por_epoch") state.status.por = strip(data);
   } else if (channel === "alerts") {
     state.alerts.unshift(data);
+  } else if (channel === "market" && type === "indicative") {
+    state.indicative[data.symbol] = data;
   } else if (channel === "market" && type === "index" && state.status) {
     const m = state.status.markets[data.symbol];
     if (m) {
@@ -247,7 +256,9 @@ function renderMarket(s, m) {
   badge.textContent = m.state;
   badge.className = `state ${m.state}`;
   const b = m.breaker || {};
-  $("m-reason").textContent = m.state === "continuous" ? `${m.kind} · ${m.base}/${m.quote}`
+  const book = state.books[m.symbol];
+  const empty = book ? !book.bids.size && !book.asks.size : !m.best_bid && !m.best_ask;
+  $("m-reason").textContent = m.state === "continuous" ? `${m.kind} · ${m.base}/${m.quote}` + (empty ? " · no orders" : "")
     : `${b.reason || "stopped"} · since ${clock(b.since)}` + (b.halt_until ? ` · earliest reopen ${clock(b.halt_until)}` : "");
   $("p-mid").textContent = show(m.mid);
   $("p-last").textContent = show(m.last_price);
@@ -270,16 +281,31 @@ function renderMetrics(b) {
     const scale = Math.max(mt.trip_ppm * 2, mt.value_ppm || 0, 1);
     const width = mt.value_ppm === null ? 0 : Math.min(100, (100 * mt.value_ppm) / scale);
     const trip = Math.min(100, (100 * mt.trip_ppm) / scale);
-    const cls = mt.beyond_trip ? "hot" : mt.value_ppm === null ? "" : "ok";
+    // a reading that measures nothing (no mid, or S_I's reference order cannot fill the thin book)
+    // is shown in words and in a neutral colour, not as a 100 % alarm
+    const note = mt.note || (mt.value_ppm === null ? "unmeasurable" : null);
+    const cls = note ? "unmeasured" : mt.beyond_trip ? "hot" : "ok";
+    const bar = note ? 0 : width;
     const when = mt.trips_when === "above" ? ">" : "<";
     const back = mt.recover_ppm === null ? "–" : `${mt.trips_when === "above" ? "<" : ">"} ${pct(mt.recover_ppm)}`;
-    const then = mt.at_transition_ppm === null || mt.at_transition_ppm === undefined ? "–" : pct(mt.at_transition_ppm);
-    return el("tr", { class: cls, "data-metric": name, title: help },
-      el("td", {}, label), el("td", { class: "val" }, pct(mt.value_ppm)),
-      el("td", { class: mt.beyond_trip_at_transition ? "then hot" : "then" }, then),
+    const thinThen = name === "si" && mt.at_transition_ppm >= 1e6; // the reference order did not fill then
+    const then = mt.at_transition_ppm === null || mt.at_transition_ppm === undefined ? "–"
+      : thinThen ? "book too thin" : pct(mt.at_transition_ppm);
+    let value = pct(mt.value_ppm), why = help;
+    if (note === "book_too_thin") {
+      value = "book too thin to measure";
+      why = `the reference market order (${mt.reference_notional || "?"} ${state.status.markets[state.selected]?.quote || ""}) ` +
+        "cannot fill against the book, so S\u1d62 reads 100 %; it trips only together with V\u209a and LCE";
+    } else if (note === "unmeasurable") {
+      value = "not measurable";
+      why = `${help}: no reading (no price or no book to measure it on)`;
+    }
+    return el("tr", { class: cls, "data-metric": name, title: why },
+      el("td", {}, label), el("td", { class: "val", title: why }, value),
+      el("td", { class: mt.beyond_trip_at_transition && !thinThen ? "then hot" : "then" }, then),
       el("td", {}, `${when} ${pct(mt.trip_ppm)}`),
       el("td", {}, back),
-      el("td", {}, el("div", { class: "bar" }, el("span", { style: `width:${width}%` }), el("i", { style: `left:${trip}%` }))));
+      el("td", {}, el("div", { class: "bar" }, el("span", { style: `width:${bar}%` }), el("i", { style: `left:${trip}%` }))));
   });
   body.replaceChildren(...rows);
 }
@@ -300,9 +326,32 @@ function renderBook(m) {
   $("asks").querySelector("tbody").replaceChildren(...a.slice().reverse().map(row));
   $("bids").querySelector("tbody").replaceChildren(...bb.map(row));
   const bestBid = bids.length ? bids[0][0] : null, bestAsk = asks.length ? asks[0][0] : null;
-  $("spread").textContent = bestBid && bestAsk ? `mid ${show(m.mid)} · spread ${(Number(bestAsk) - Number(bestBid)).toPrecision(4)}`
-    : "one side empty";
+  const spread = $("spread");
+  spread.className = "spread";
+  if (!bestBid && !bestAsk) spread.textContent = "no orders: the book is empty";
+  else if (!bestBid) spread.textContent = "no bids (asks only)";
+  else if (!bestAsk) spread.textContent = "no asks (bids only)";
+  else if (Number(bestBid) >= Number(bestAsk)) spread.replaceChildren(...crossedText(m, bestBid, bestAsk));
+  else {
+    const d = (m.tick || "").split(".")[1]?.length ?? 4;
+    spread.textContent = `mid ${show(m.mid)} · spread ${(Number(bestAsk) - Number(bestBid)).toFixed(d)}`;
+  }
   $("book-note").textContent = m.state !== "continuous" ? "(not matching: orders rest until the auction)" : "";
+}
+
+// A crossed book only happens while orders are collected without matching (cool-down, auction,
+// halt): say so, and where the call auction will uncross it (the engine's indicative price).
+function crossedText(m, bestBid, bestAsk) {
+  const d = Math.max(...[m.tick || "", bestBid, bestAsk].map((p) => (p.split(".")[1] || "").length));
+  const by = (Number(bestBid) - Number(bestAsk)).toFixed(d);
+  const head = el("b", {}, Number(bestBid) === Number(bestAsk) ? "locked" : `crossed by ${by}`);
+  const ind = state.indicative[m.symbol];
+  if (m.state === "continuous") return [head];
+  const where = ind && ind.price !== null && ind.price !== undefined
+    ? `the call auction will uncross at ${ind.price} (${ind.volume} ${m.base})`
+    : "the call auction will uncross it at one price";
+  $("spread").className = "spread crossed";
+  return [head, `: in ${STOPPED[m.state] || m.state} orders are collected, not matched; ${where}`];
 }
 
 function renderTrades(symbol) {
@@ -317,17 +366,32 @@ function renderReserves(s) {
   const att = chain.attestation || {};
   const por = s.por || {};
   const epoch = att.epoch ?? por.epoch;
-  let text = epoch ? `epoch ${epoch}` : "no attestation yet";
+  // what the ratios compare: the registry's live reserves against the liabilities attested at the
+  // latest epoch, less what Custody paid out to withdrawers since (docs/por.md)
+  const at = att.attested_at ? att.attested_at * 1000 : att.age_s !== undefined && s.ts ? s.ts - att.age_s * 1000 : null;
+  let text = epoch ? `live reserves vs liabilities attested at epoch ${epoch}${at ? ` (${hhmm(at)})` : ""}, less payouts since`
+    : "no attestation yet";
   if (att.age_s !== undefined) text += ` · attested ${duration(att.age_s)} ago`;
   if (att.fresh !== undefined) text += att.fresh ? " · fresh" : " · STALE";
   if (att.heartbeat_s) text += ` (heartbeat ${duration(att.heartbeat_s)})`;
   $("attestation").textContent = text;
   const debtors = por.debtors || null;
   const owed = (debtors && debtors.debt) || {};
+  const haltBelow = att.halt_below_bps || FULL_RESERVE_BPS;
+  const custodyHalted = !!(chain.paused && chain.paused.custody);
+  // Net: red only once it is a halt (Custody halted by the registry); below the registry's threshold
+  // but not halted, amber with what it means. Gross has no threshold: never an alarm.
   const ratioCell = (bps, cls) => {
     const big = typeof bps === "string" || bps === null || bps === undefined;
-    return el("td", { class: !big && bps < 10000 ? `${cls} low` : `${cls} ok` },
-      big ? "no liabilities" : (bps / 100).toFixed(2) + " %");
+    if (big) return el("td", { class: `${cls} ok` }, "no liabilities");
+    const text = (bps / 100).toFixed(2) + " %";
+    if (bps >= haltBelow) return el("td", { class: `${cls} ok` }, text);
+    if (cls === "gross") {
+      return el("td", { class: "gross plain", title: "reserves over equity alone, counting nothing debtors owe: no halt threshold" }, text);
+    }
+    if (custodyHalted) return el("td", { class: "ratio low", title: "Custody is halted" }, text, el("span", { class: "small" }, " Custody halted"));
+    return el("td", { class: "ratio warn", title: `under the registry's ${(haltBelow / 100).toFixed(2)} %: anyone's check_solvency halts Custody` }, text,
+      el("span", { class: "small" }, ` under ${(haltBelow / 100).toFixed(2)} %`));
   };
   const rows = Object.entries(chain.reserves || {}).map(([asset, r]) => {
     const bps = typeof r === "object" ? r.ratio_bps : r;
