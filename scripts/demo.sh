@@ -77,8 +77,9 @@ pids+=($SIM)
 
 echo
 echo "Breakwater demo"
-echo "  trading terminal   $API/terminal   (burner wallet, one-click devnet funding)"
-echo "  dashboard and API  $API/   (API docs: $API/api-docs, schema: $API/openapi.json)"
+echo "  open               $API/   (the trading terminal, $API/terminal: burner wallet, one-click devnet funding)"
+echo "  dashboard          $API/dashboard   (the operator's view: breaker, reserves, early warning)"
+echo "  API                $API/api-docs   (schema: $API/openapi.json)"
 echo "  JSON-RPC           $RPC   (ape console: make console)"
 echo "  deployment         $DEPLOYMENTS/31337.json"
 sed 's/^/    /' "$DEPLOYMENTS/31337.json"
