@@ -59,7 +59,7 @@ def test_serve_runs_the_genesis_and_takes_signed_orders(paper):
         placed = client.place_order("USDE-USDC", "buy", "100", "0.9980", client_id="paper-1")
         assert placed["status"] == "open"
         assert client.account()["balances"]["USDC"]["held"] not in ("0", None)
-    assert httpx.get(f"{server.url}/").status_code == 200  # the dashboard
+    assert httpx.get(f"{server.url}/", follow_redirects=True).status_code == 200  # the dashboard
 
 
 def test_loadtest_against_serve_reports_what_was_accepted(paper, capsys):
