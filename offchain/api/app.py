@@ -41,6 +41,7 @@ from offchain.api.routes import (
     candles,
     dashboard,
     lending,
+    makers,
     markets,
     ops,
     orders,
@@ -55,7 +56,20 @@ from offchain.api.tape import PersistentTape
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # every router, in the order their routes are matched and listed in the OpenAPI schema
-ROUTERS = (orders, amend, withdrawals, por, markets, candles, accounts, lending, ops, stream, terminal)
+ROUTERS = (
+    orders,
+    amend,
+    withdrawals,
+    por,
+    markets,
+    candles,
+    accounts,
+    makers,
+    lending,
+    ops,
+    stream,
+    terminal,
+)
 
 
 def create_app(

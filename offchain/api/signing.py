@@ -114,6 +114,24 @@ DESIGNATION_TYPES = {
         {"name": "expiry", "type": "uint256"},
     ]
 }
+# Operator-only: designate (or revoke) `participant` as a market maker of `symbol` with obligations:
+# `min_notional` quote units a side on each of `levels` levels, within `max_spread` (a fraction) for
+# `share` (a fraction) of every `period` seconds (the engine's `maker` command; empty: its default).
+MAKER_DESIGNATION_TYPES = {
+    "MakerDesignation": [
+        {"name": "account", "type": "address"},
+        {"name": "participant", "type": "address"},
+        {"name": "symbol", "type": "string"},
+        {"name": "designated", "type": "bool"},
+        {"name": "min_notional", "type": "string"},
+        {"name": "levels", "type": "uint256"},
+        {"name": "max_spread", "type": "string"},
+        {"name": "share", "type": "string"},
+        {"name": "period", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "expiry", "type": "uint256"},
+    ]
+}
 # A batch: up to MAX_BATCH orders (or cancels) under one signature, one nonce and one expiry. The
 # signed message carries the whole list (as Hyperliquid's order action does); each item is an
 # `Order` / `Cancel` without the account, nonce and expiry the batch carries once.
@@ -148,6 +166,7 @@ PRIMARY_TYPES = {
     "Amend": AMEND_TYPES,
     "Lend": LEND_TYPES,
     "Designation": DESIGNATION_TYPES,
+    "MakerDesignation": MAKER_DESIGNATION_TYPES,
 }
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 

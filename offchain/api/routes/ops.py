@@ -23,6 +23,7 @@ from offchain.api.models import Address, Expiry, Signature, Uint256
 from offchain.api.prometheus import CONTENT_TYPE
 from offchain.api.signing import account_name
 from offchain.chain.dlp import DesignationError
+from offchain.core.messages.codec import CommandFormatError, parse_command
 
 
 class DesignationMessage(BaseModel):
@@ -38,6 +39,32 @@ class DesignationMessage(BaseModel):
     bond: Annotated[str, Field(pattern=r"^([0-9]{1,40}(\.[0-9]{1,36})?)?$")] = ""
     nonce: Uint256
     expiry: Expiry
+
+
+class MakerDesignationMessage(BaseModel):
+    """The EIP-712 `MakerDesignation` an operator signs (`account` is the operator; empty or 0 fields
+    take the engine's defaults: the seed's USD 500,000 a side on five levels)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account: Address
+    participant: Address
+    symbol: Annotated[str, Field(min_length=1, max_length=32)]
+    designated: bool = True
+    min_notional: Annotated[str, Field(pattern=r"^([0-9]{1,40}(\.[0-9]{1,36})?)?$")] = ""
+    levels: Annotated[int, Field(ge=0, le=50)] = 0
+    max_spread: Annotated[str, Field(pattern=r"^(0(\.[0-9]{1,6})?|1)?$")] = ""
+    share: Annotated[str, Field(pattern=r"^(0(\.[0-9]{1,6})?|1)?$")] = ""
+    period: Annotated[int, Field(ge=0, le=30 * 86_400)] = 0
+    nonce: Uint256
+    expiry: Expiry
+
+
+class SignedMakerDesignation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    designation: MakerDesignationMessage
+    signature: Signature
 
 
 class SignedDesignation(BaseModel):
@@ -97,6 +124,39 @@ def router(ctx: ApiContext) -> APIRouter:
         if "bond" in record:
             record["bond"] = str(record["bond"])
         return record
+
+    @api.post(
+        "/ops/makers",
+        tags=["operator"],
+        responses={
+            **responses(*SIGNED, "not_found", "bad_param", "unknown_market", "not_designated"),
+            403: {"model": ErrorBody, "description": "not_operator"},
+        },
+        summary="Operator: designate or revoke a market maker with its obligations (it is a DLP too)",
+    )
+    def designate_maker(body: Annotated[SignedMakerDesignation, Body()]) -> dict:
+        dlp_desk = desk()
+        msg = body.designation.model_dump()
+        if not dlp_desk.is_operator(msg["account"]):  # before the nonce: nobody else spends one
+            raise ApiError("not_operator", f"{msg['account']} is not an operator", status=403)
+        operator = ctx.authorise("MakerDesignation", msg, body.signature)
+        wire = {"ts": 0, "cmd": "maker", "account": account_name(msg["participant"]), "symbol": msg["symbol"],
+                "designated": msg["designated"]}  # fmt: skip
+        for key in ("min_notional", "levels", "max_spread", "share", "period"):
+            if msg[key] not in ("", 0):
+                wire[key] = msg[key]
+        service = ctx.service
+        with service.lock:
+            try:
+                cmd = parse_command(wire, service.engine)
+            except CommandFormatError as exc:
+                raise ApiError("bad_request", str(exc)) from None
+            events = service.submit(cmd)
+        for e in events:
+            if e.EVENT == "rejected":
+                raise ApiError(e.code, e.message)
+        return {"account": wire["account"], "symbol": msg["symbol"], "designated": msg["designated"],
+                "by": operator, "events": [e.EVENT for e in events]}  # fmt: skip
 
     @api.get(
         "/ops/designations",
