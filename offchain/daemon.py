@@ -158,6 +158,7 @@ class Daemon:
                 if self.chain_id in DEVNET_CHAIN_IDS
                 else [],
             )
+            self.early_warning.own_wallets = self.rebalancer.own_wallets()
         self.check_roles()
         return self
 

@@ -80,6 +80,9 @@ class EarlyWarning:
         self.coverage_bps = settings.hot_coverage_min_bps
         self.large = dict(settings.large_transfers)
         self.protocol = protocol
+        # Custody and its cold wallets (lower-case): a transfer between two of them is the exchange's
+        # own hot/cold move (offchain/chain/rebalancer.py), never a whale.
+        self.own_wallets: set[str] = set()
         self._lock = threading.Lock()
         self._requests: dict[str, deque[tuple[int, int]]] = defaultdict(deque)  # asset -> (ts, amount)
         self._active: set[tuple[str, str]] = set()
@@ -106,6 +109,8 @@ class EarlyWarning:
         """Look at one ERC-20 transfer of a deployment token; alert if it is large."""
         threshold = self.large.get(symbol)
         if threshold is None or amount < threshold * 10**decimals:
+            return
+        if sender.lower() in self.own_wallets and receiver.lower() in self.own_wallets:
             return
         watched = self._watched()
         touches = sorted(name for name, addr in watched.items() if addr in (sender.lower(), receiver.lower()))

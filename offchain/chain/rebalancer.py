@@ -105,6 +105,12 @@ class Rebalancer:
             return None
         return safe_contract(self.w3, self.custody.functions.cold_wallets(0).call())
 
+    def own_wallets(self) -> set[str]:
+        """Custody and its registered cold wallets, lower-case (moves between them are not whales)."""
+        count = self.custody.functions.cold_wallets_count().call()
+        colds = {self.custody.functions.cold_wallets(i).call().lower() for i in range(count)}
+        return {self.custody.address.lower(), *colds}
+
     def step(self) -> list[dict]:
         """Look at every token once; return the moves made or proposed."""
         safe = self.cold_wallet()

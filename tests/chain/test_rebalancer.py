@@ -40,3 +40,26 @@ def test_no_liabilities_no_move():
 def test_a_bad_band_is_refused(low, high):
     with pytest.raises(ValueError, match="rebalance band"):
         Band(low, high)
+
+
+class RecordingService:
+    def __init__(self):
+        self.alerts: list[dict] = []
+
+    def alert(self, kind: str, message: str, **data) -> dict:
+        self.alerts.append({"kind": kind, "message": message, **data})
+        return self.alerts[-1]
+
+
+def test_a_hot_cold_move_is_not_taken_for_a_whale():
+    from offchain.chain.early_warning import EarlyWarning
+    from offchain.settings import DaemonSettings
+
+    service = RecordingService()
+    ew = EarlyWarning(service, DaemonSettings(early_warning_actions={"enabled": False}))
+    custody, safe, whale_wallet = "0x" + "c" * 40, "0x" + "5" * 40, "0x" + "9" * 40
+    ew.own_wallets = {custody, safe}
+    ew.on_transfer("USDC", custody.upper().replace("0X", "0x"), safe, 10**12, 6, "0x01")  # 1M USDC to cold
+    assert service.alerts == []
+    ew.on_transfer("USDC", custody, whale_wallet, 10**12, 6, "0x02")  # the same amount to anyone else
+    assert [a["kind"] for a in service.alerts] == ["large_transfer"]
