@@ -203,7 +203,7 @@ def markets(url: str) -> list[dict]:
     deadline = time.monotonic() + 30
     while True:
         r = httpx.get(f"{url}/markets", timeout=5)
-        if r.status_code == 200 and r.json():
+        if r.status_code == 200 and r.json() and r.json()[0]["index_price"]:
             return r.json()
         if time.monotonic() > deadline:
             raise AssertionError(f"no markets at {url}: {r.status_code} {r.text}")
