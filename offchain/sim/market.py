@@ -34,8 +34,10 @@ from eth_utils import keccak
 from web3 import Web3
 
 from offchain.api.client import ApiError, Client
+from offchain.api.signing import sign
 from offchain.chain.deployment import Deployment
 from offchain.chain.sender import SendPolicy, TxFailed, TxSender
+from offchain.settings import devnet_account
 from offchain.sim.reporters import FeedReporter
 
 log = logging.getLogger("offchain.sim")
@@ -189,6 +191,34 @@ class MarketSim:
             hashes.append(self.w3.eth.send_raw_transaction(p.account.sign_transaction(tx).raw_transaction))
         return hashes
 
+    def designate_makers(self) -> None:
+        """The devnet operator (the daemon's default key, anvil account 0) designates the first maker
+        a liquidity provider (bond: 100,000 USDC held in its account) and the others authorised
+        participants: during a halt only they may quote (seed 004 §4.2), so the book can recover."""
+        operator = devnet_account(0)
+        now = int(time.time())
+        for i, maker in enumerate(self.makers):
+            role = "dlp" if i == 0 else "authorised"
+            message = {
+                "account": operator.address,
+                "participant": maker.address,
+                "role": role,
+                "designated": True,
+                "bond_asset": "USDC" if role == "dlp" else "",
+                "bond": "100000" if role == "dlp" else "",
+                "nonce": now * 1000 + i,
+                "expiry": now + 600,
+            }
+            domain = maker.client.domain
+            body = {"designation": message, "signature": sign(domain, "Designation", message, operator.key)}
+            response = maker.client.http.post("/ops/designations", json=body)
+            if response.status_code == 200:
+                log.info("%s %s designated %s by the operator", maker.name, maker.address, role)
+            else:
+                log.warning(
+                    "%s not designated (%s): %s", maker.name, response.status_code, response.text[:200]
+                )
+
     def wait_for_credits(self, timeout: float = 120.0) -> None:
         """Wait until the daemon credited every participant's deposits."""
         deadline = time.monotonic() + timeout
@@ -324,6 +354,7 @@ class MarketSim:
         try:
             self.fund()
             self.wait_for_credits()
+            self.designate_makers()
             started = time.monotonic()
             log.info("market simulation running: %d makers, %d traders", len(self.makers), len(self.traders))
             while not self.stop.is_set():
