@@ -42,6 +42,7 @@ class MakerProgram:
     requote_s: float = 10.0
     move_ticks: int = 1  # replace the ladder when the anchor moved at least this many ticks
     hedge_threshold: Decimal = Decimal("1000")  # base units of inventory left unhedged
+    pull_beyond: Decimal = Decimal("0.01")  # a fast market: last trade this far from the index
 
 
 def vwap(trades: Iterable[tuple[Any, Any]]) -> Decimal | None:
@@ -179,11 +180,134 @@ class MarketMakerAgent:
         self.hedges += 1
         log.info("maker hedged: %s %s base on the pool", side, qty)
 
+    def fast_market(self, market: dict) -> bool:
+        """The last trade is more than `pull_beyond` from the index (a crash): the agent steps back
+        (its obligation's clock keeps running: the engine counts that time against it)."""
+        index, last = market.get("index_price"), market.get("last_price")
+        if not index or not last:
+            return False
+        return abs(Decimal(last) - Decimal(index)) > Decimal(index) * self.p.pull_beyond
+
     def step(self, market: dict, trades: list[dict]) -> None:
-        anchor = self.anchor_price(market, trades)
+        state = market.get("state", "continuous")
+        if state == "continuous" and self.fast_market(market):
+            if self.live:
+                log.info("maker steps back: a fast market (last %s, index %s)", market.get("last_price"),
+                         market.get("index_price"))  # fmt: skip
+                self.cancel()
+            return
+        if state != "continuous" and market.get("index_price"):  # a halt: quote the index, the DLP's job
+            anchor = Decimal(market["index_price"])
+        else:
+            anchor = self.anchor_price(market, trades)
         if anchor is None:
             return
         moved = self.anchor is None or abs(anchor - self.anchor) >= self.p.tick * self.p.move_ticks
         if not self.live or (moved and time.monotonic() - self._quoted_at >= self.p.requote_s):
             self.quote(anchor)
         self.hedge(anchor)
+
+
+# -- `python -m offchain.sim.market_maker`: the demo's designated market maker -----------------------
+def main(argv: list[str] | None = None) -> int:
+    """Fund a devnet wallet, deposit through Custody, get designated by the devnet operator through
+    `POST /ops/makers`, then quote and hedge until SIGINT/SIGTERM (or `--seconds`)."""
+    import argparse
+    import json
+    import signal
+    import threading
+    from pathlib import Path
+
+    from web3 import Web3
+
+    from offchain.api.signing import sign
+    from offchain.chain.deployment import Deployment
+    from offchain.settings import devnet_account
+    from offchain.sim.market import SETUP_GAS, Participant, participant_key
+
+    parser = argparse.ArgumentParser(prog="python -m offchain.sim.market_maker", description=main.__doc__)
+    parser.add_argument("--api", default="http://127.0.0.1:8000")
+    parser.add_argument("--rpc", default="http://127.0.0.1:8545")
+    parser.add_argument("--deployment", type=Path)
+    parser.add_argument("--symbol", default="USDE-USDC")
+    parser.add_argument("--level-notional", default="1000", help="quote units per level per side")
+    parser.add_argument("--period", type=int, default=60, help="the obligation's period (seconds)")
+    parser.add_argument("--seconds", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    w3 = Web3(Web3.HTTPProvider(args.rpc, request_kwargs={"timeout": 30}))
+    deployment = Deployment.load(chain_id=w3.eth.chain_id, path=args.deployment)
+    me = Participant("dmm", participant_key(args.seed, "dmm"), w3, args.api)
+    base, quote = args.symbol.split("-")
+    custody, pool = deployment.contract(w3, "Custody"), deployment.contract(w3, "Pool")
+    calls = []
+    for symbol in (base, quote):  # 100,000 through Custody to quote, 100,000 in the wallet to hedge
+        token = deployment.contract(w3, symbol)
+        unit = 10 ** token.functions.decimals().call()
+        calls += [token.functions.mint(me.address, 200_000 * unit),
+                  token.functions.approve(custody.address, 100_000 * unit),
+                  custody.functions.deposit(token.address, 100_000 * unit),
+                  token.functions.approve(pool.address, 100_000 * unit)]  # fmt: skip
+    w3.provider.make_request("anvil_setBalance", [me.address, hex(100 * 10**18)])
+    nonce = w3.eth.get_transaction_count(me.address, "pending")
+    gas_price = 2 * w3.eth.gas_price + 1
+    sent = []
+    for i, call in enumerate(calls):
+        tx = call.build_transaction({"from": me.address, "nonce": nonce + i, "gas": SETUP_GAS,
+                                     "gasPrice": gas_price, "chainId": w3.eth.chain_id})  # fmt: skip
+        sent.append(w3.eth.send_raw_transaction(me.account.sign_transaction(tx).raw_transaction))
+    for tx_hash in sent:
+        if w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)["status"] != 1:
+            raise RuntimeError(f"set-up transaction {tx_hash.hex()} reverted")
+    while not stop.is_set() and not me.client.account().get("balances"):
+        stop.wait(0.5)  # the daemon credits the deposits after their confirmations
+
+    operator = devnet_account(0)  # a devnet's operator is the daemon's own key
+    message = {"account": operator.address, "participant": me.address, "symbol": args.symbol,
+               "designated": True, "min_notional": args.level_notional, "levels": LEVELS,
+               "max_spread": "0.003", "share": "0.9", "period": args.period,
+               "nonce": int(time.time() * 1000), "expiry": int(time.time()) + 600}  # fmt: skip
+    signature = sign(me.client.domain, "MakerDesignation", message, operator.key)
+    response = me.client.http.post("/ops/makers", json={"designation": message, "signature": signature})
+    log.info(
+        "designation as market maker of %s: %s %s", args.symbol, response.status_code, response.text[:300]
+    )
+
+    program = MakerProgram(symbol=args.symbol, level_notional=Decimal(args.level_notional))
+    hedger = PoolHedger(w3, deployment, me.sender, me.address, base, quote)
+    agent = MarketMakerAgent(me.client, program, hedger)
+    started = time.monotonic()
+    last_report = 0.0
+    while not stop.is_set() and not (args.seconds and time.monotonic() - started >= args.seconds):
+        try:
+            market = next(m for m in me.client.markets() if m["symbol"] == args.symbol)
+            agent.step(market, me.client.trades(args.symbol, limit=100))
+            if time.monotonic() - last_report >= args.period:
+                last_report = time.monotonic()
+                view = me.client._get(f"/accounts/{me.address}/maker", headers=me.client.auth_headers())
+                for row in view.get("markets", []):
+                    last = row["history"][-1] if row["history"] else None
+                    log.info(
+                        "compliance %s: this period %s of the time quoted; last period %s",
+                        row["symbol"],
+                        row["period"]["share"],
+                        last and {k: last[k] for k in ("share", "compliant", "rebate")},
+                    )
+        except Exception:  # the daemon restarting, a refused request: keep quoting
+            log.exception("market maker step failed")
+        stop.wait(1.0)
+    agent.cancel()
+    print(json.dumps({"market_maker": {"requotes": agent.requotes, "hedges": agent.hedges}}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

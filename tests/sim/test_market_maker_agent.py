@@ -99,3 +99,16 @@ def test_the_agent_quotes_from_trades_and_hedges_its_fills_on_the_pool():
     assert len(hedger.swaps) == 1
     assert hedge_order(Decimal("-2000"), Decimal("1000")) == ("buy", Decimal("2000"))
     assert hedge_order(Decimal("500"), Decimal("1000")) is None
+
+
+def test_in_a_fast_market_the_agent_steps_back_and_in_a_halt_it_quotes_the_index():
+    client = FakeClient()
+    agent = MarketMakerAgent(client, MakerProgram(level_notional=Decimal("1000")))
+    agent.step({"index_price": "1.0", "last_price": "0.999"}, [])
+    assert len(agent.live) == 10
+    agent.step({"index_price": "1.0", "last_price": "0.97", "state": "continuous"}, [])  # 3 % off
+    assert agent.live == [] and len(client.cancelled) == 10
+    agent.step(
+        {"index_price": "1.0", "last_price": "0.97", "state": "halted"}, [{"price": "0.9", "qty": "1"}]
+    )
+    assert len(agent.live) == 10 and agent.anchor == Decimal("1.0")
