@@ -19,11 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-KNOWN: dict[frozenset[str], str] = {
-    frozenset({"offchain.por.register", "offchain.por.tree"}): (
-        "por: Tree.attest_args builds the debtors' register, which is built from trees"
-    ),
-}
+KNOWN: dict[frozenset[str], str] = {}
 
 
 def import_edges(package: str) -> dict[str, list[str]]:

@@ -55,7 +55,7 @@ from offchain.core.treasury.module import (
     WithdrawalQueued,
     WithdrawalRefunded,
 )
-from offchain.por import Register, Tree, build_account_tree, build_register
+from offchain.por import Register, Tree, attest_args, build_account_tree, build_register
 
 log = logging.getLogger(__name__)
 
@@ -507,7 +507,7 @@ class ChainPoster:
         secret = self.state.por_secret()
         tree = build_account_tree(epoch, [t.address for t in tokens], accounts, secret)
         register = build_register(tree, prices, haircuts)
-        attestation = tree.attestation(register=register)
+        attestation = attest_args(tree, register=register)
         doc = {
             "epoch": epoch,
             "assets": symbols,

@@ -3,7 +3,7 @@
 
 from offchain.por.hashing import Node, PorFormatError, commitment, depth_for, derive_salt, split_balance
 from offchain.por.proof import Proof, verify_proof
-from offchain.por.register import Attested, AuditReport, Debtor, Register, audit, build_register
+from offchain.por.register import Attested, AuditReport, Debtor, Register, attest_args, audit, build_register
 from offchain.por.tree import Leaf, Tree, build_account_tree, build_tree
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "AuditReport",
     "Debtor",
     "Register",
+    "attest_args",
     "audit",
     "build_register",
     "Leaf",

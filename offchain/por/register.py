@@ -297,6 +297,38 @@ def build_register(tree: Tree, prices: Sequence[int], haircuts_bps: Sequence[int
     )
 
 
+def attest_args(
+    tree: Tree,
+    prices: Sequence[int] | None = None,
+    haircuts_bps: Sequence[int] | None = None,
+    register: Register | None = None,
+) -> dict:
+    """Return the keyword arguments of `ReserveRegistry.attest` for `tree`, in order.
+
+    They include the epoch's debtors' register (`register`, else built here at `prices` and
+    `haircuts_bps`). Without a valuation every asset is priced 1 per atom with no haircut: a
+    stand-in for tests; the chain poster always passes the engine's prices and haircuts. It lives
+    here, not on `Tree`, because the register is built from the tree (one direction of import).
+    """
+    root = tree.root
+    if register is None:
+        n = len(tree.assets)
+        register = build_register(
+            tree,
+            (1,) * n if prices is None else prices,
+            (0,) * n if haircuts_bps is None else haircuts_bps,
+        )
+    return {
+        "epoch": tree.epoch,
+        "root": root.hash,
+        "assets": list(tree.assets),
+        "total_equity": list(root.equity),
+        "total_debt": list(root.debt),
+        "leaf_count": tree.leaf_count,
+        **register.attestation(),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Attested:
     """What the chain says about an epoch: the tree's root and sums and the register's."""
@@ -315,7 +347,7 @@ class Attested:
 
     @classmethod
     def from_attest_args(cls, args: dict) -> Attested:
-        """Return what `ReserveRegistry.attest(**args)` posts (`Tree.attestation()` and
+        """Return what `ReserveRegistry.attest(**args)` posts (`attest_args(tree)` and
         `Register.attestation()` merged)."""
         return cls(
             epoch=args["epoch"],

@@ -13,7 +13,6 @@ import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,9 +29,6 @@ from offchain.por.hashing import (
     word,
 )
 from offchain.por.proof import Proof
-
-if TYPE_CHECKING:
-    from offchain.por.register import Register
 
 LIMB_BITS = 32
 LIMB_MASK = (1 << LIMB_BITS) - 1
@@ -87,38 +83,6 @@ class Tree:
         """Return leaf `index`: its hash and the account's own balances."""
         self._check_index(index)
         return self._node(0, index)
-
-    def attestation(
-        self,
-        prices: Sequence[int] | None = None,
-        haircuts_bps: Sequence[int] | None = None,
-        register: Register | None = None,
-    ) -> dict:
-        """Return the keyword arguments of `ReserveRegistry.attest` for this tree, in order.
-
-        They include the epoch's debtors' register (`register`, else built here at `prices` and
-        `haircuts_bps`). Without a valuation every asset is priced 1 per atom with no haircut: a
-        stand-in for tests; the chain poster always passes the engine's prices and haircuts.
-        """
-        root = self.root
-        if register is None:
-            from offchain.por.register import build_register
-
-            n = len(self.assets)
-            register = build_register(
-                self,
-                (1,) * n if prices is None else prices,
-                (0,) * n if haircuts_bps is None else haircuts_bps,
-            )
-        return {
-            "epoch": self.epoch,
-            "root": root.hash,
-            "assets": list(self.assets),
-            "total_equity": list(root.equity),
-            "total_debt": list(root.debt),
-            "leaf_count": self.leaf_count,
-            **register.attestation(),
-        }
 
     def proof(self, index: int) -> Proof:
         """Return the inclusion proof of leaf `index`: its sibling at every level from the bottom."""

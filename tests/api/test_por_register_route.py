@@ -4,7 +4,7 @@ private) and a PoR summary with the gross ratio beside the net one and the debto
 from __future__ import annotations
 
 from offchain.chain.poster import _debtors_summary, por_valuation
-from offchain.por import Attested, Register, audit, build_account_tree, build_register
+from offchain.por import Attested, Register, attest_args, audit, build_account_tree, build_register
 
 USDC = "0x" + "aa" * 20
 WETH = "0x" + "bb" * 20
@@ -17,7 +17,7 @@ def publish_ftx_epoch(service):
     accounts.append(("0x" + "03" * 20, [-100 * 10**6, 0]))
     tree = build_account_tree(2, [USDC, WETH], accounts, b"s" * 32)
     register = build_register(tree, PRICES, HAIRCUTS)
-    att = tree.attestation(register=register)
+    att = attest_args(tree, register=register)
     doc = {
         "epoch": 2,
         "assets": ["USDC", "WETH"],
@@ -60,7 +60,7 @@ def test_the_register_is_public_and_its_fake_debtor_fails_the_audit(service, htt
     assert served.status_code == 200
     parsed = Register.from_json(served.json())
     assert [d.index for d in parsed.debtors] == [0]  # only the debtor (first): creditors stay private
-    report = audit(parsed, Attested.from_attest_args(tree.attestation(register=register)))
+    report = audit(parsed, Attested.from_attest_args(attest_args(tree, register=register)))
     assert report.uncovered == [0] and not report.ok
 
 

@@ -15,7 +15,7 @@ from eth_account import Account
 from web3 import Web3
 
 from offchain.paths import PROJECT_ROOT
-from offchain.por import build_account_tree
+from offchain.por import attest_args, build_account_tree
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("anvil")]
 
@@ -65,7 +65,7 @@ def attested(w3, tmp_path_factory):
         ("0x" + "77" * 20, [500 * USDC, -5 * USDE]),
     ]
     tree = build_account_tree(1, assets, balances, b"breakwater-test-secret")
-    attestation = tree.attestation()
+    attestation = attest_args(tree)
     send(w3, registry.functions.attest(*attestation.values()))
     send(w3, usdc.functions.mint(custody, 10_920 * USDC))  # net liabilities 10_500 USDC: 104.00 %
     send(w3, usde.functions.mint(custody, 15 * USDE))  # net 15 USDE: 100.00 %
@@ -161,9 +161,9 @@ def test_a_proof_of_an_earlier_epoch_is_checked_against_its_attested_event(anvil
     registry = deploy(w3, "ReserveRegistry", deployer, deployer, deployer)
     balances = [(DEPOSITOR.address, [700 * USDC]), (OTHER.address, [300 * USDC])]
     first = build_account_tree(1, [usdc.address], balances, b"breakwater-test-secret")
-    send(w3, registry.functions.attest(*first.attestation().values()))
+    send(w3, registry.functions.attest(*attest_args(first).values()))
     later = build_account_tree(2, [usdc.address], balances[:1], b"breakwater-test-secret")
-    send(w3, registry.functions.attest(*later.attestation().values()))
+    send(w3, registry.functions.attest(*attest_args(later).values()))
     (tmp_path / "proof.json").write_text(json.dumps(first.proof_for(DEPOSITOR.address).to_json()))
     cmd = [
         sys.executable,

@@ -10,7 +10,16 @@ from conftest import deploy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from offchain.por import Attested, Leaf, audit, build_account_tree, build_register, build_tree, verify_proof
+from offchain.por import (
+    Attested,
+    Leaf,
+    attest_args,
+    audit,
+    build_account_tree,
+    build_register,
+    build_tree,
+    verify_proof,
+)
 
 HOUR = 3600
 RESERVES_SHORTFALL, RESERVES_STALE = 50, 51
@@ -48,7 +57,7 @@ def custody(breaker, registry, governor, deployer):
 
 
 def attest_tree(registry, attester, tree, epoch=None, **valuation):
-    args = tree.attestation(**valuation)
+    args = attest_args(tree, **valuation)
     args["epoch"] = epoch or args["epoch"]
     with boa.env.prank(attester):
         registry.attest(*args.values())
@@ -470,7 +479,7 @@ def test_the_fake_debtor_cannot_hide_in_the_tree_any_more(registry, attester, cu
     # The attack as reported: the old six-argument attestation of a tree with debt and no register.
     tree = ftx_tree(usdc, weth)
     usdc.mint(custody, 100)
-    old = list(tree.attestation(**valuation()).values())[:6]
+    old = list(attest_args(tree, **valuation()).values())[:6]
     with boa.env.prank(attester), boa.reverts("registry: debt without debtors"):
         registry.attest(*old)
     # Nor can a register claim fewer debtors than the debt needs: an empty one is refused.
@@ -496,7 +505,7 @@ def test_a_published_fake_debtor_is_caught_on_chain_and_by_the_audit(
     assert debtor.debt == (100, 0) and debtor.equity == (0, 0)
     args = register.challenge_args(0)
     assert registry.verify_debtor(1, *args)
-    report = audit(register, Attested.from_attest_args(tree.attestation(register=register)))
+    report = audit(register, Attested.from_attest_args(attest_args(tree, register=register)))
     assert not report.ok and report.uncovered == [0]
     assert "debtor 0 (leaf 0" in report.failures[0] and "does not cover its debt" in report.failures[0]
     # Anyone proves it on-chain: Custody halts.
@@ -518,7 +527,7 @@ def test_a_fake_debtor_with_collateral_moves_the_shortfall_to_the_collateral_ass
     register = build_register(tree, **valuation())
     usdc.mint(custody, 100)
     attest_tree(registry, attester, tree, register=register)
-    report = audit(register, Attested.from_attest_args(tree.attestation(register=register)))
+    report = audit(register, Attested.from_attest_args(attest_args(tree, register=register)))
     assert report.ok, report.failures
     assert registry.challenge_debtor(*register.challenge_args(0)) is False
     assert registry.reserve_ratio_bps(weth) == 0
@@ -571,7 +580,7 @@ def test_the_register_event_carries_the_valuation(registry, attester, usdc, weth
 )
 def test_attest_refuses_a_malformed_register(registry, attester, usdc, weth, change, reason):
     tree = ftx_tree(usdc, weth)
-    args = {**tree.attestation(**valuation()), **change}
+    args = {**attest_args(tree, **valuation()), **change}
     with boa.env.prank(attester), boa.reverts(reason):
         registry.attest(*args.values())
     assert registry.latest_epoch() == 0
@@ -579,13 +588,13 @@ def test_attest_refuses_a_malformed_register(registry, attester, usdc, weth, cha
 
 def test_an_epoch_without_debt_has_an_empty_register(registry, attester, usdc, weth):
     tree = accounts_tree(1, [usdc.address, weth.address], [[5, 0], [0, 7]])
-    args = tree.attestation(**valuation())
+    args = attest_args(tree, **valuation())
     assert (args["register_root"], args["debtor_count"]) == (b"\x00" * 32, 0)
     attest_tree(registry, attester, tree, **valuation())
     assert registry.register(1) == (b"\x00" * 32, 0)
     with boa.env.prank(attester), boa.reverts("registry: empty register has root 0"):
         registry.attest(
-            *{**tree.attestation(**valuation()), "epoch": 2, "register_root": b"\x01" * 32}.values()
+            *{**attest_args(tree, **valuation()), "epoch": 2, "register_root": b"\x01" * 32}.values()
         )
 
 

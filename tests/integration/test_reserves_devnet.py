@@ -5,7 +5,7 @@ from daemon_kit import isolated_chain
 from web3 import Web3
 from web3.logs import DISCARD
 
-from offchain.por import build_account_tree, verify_proof
+from offchain.por import attest_args, build_account_tree, verify_proof
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("anvil")]
 
@@ -84,7 +84,7 @@ def test_deposit_attest_and_verify_a_users_inclusion_over_json_rpc(c, w3, chain_
     assets = [usdc.address, weth.address]
     balances = [(TRADER, [5_000 * 10**6, 0]), (MARKET_MAKER, [-1_000 * 10**6, 2 * 10**18])]
     tree = build_account_tree(epoch, assets, balances, SECRET)
-    a = tree.attestation()
+    a = attest_args(tree)
     send(w3, registry.functions.attest(*a.values()), DEPLOYER)  # with its debtors' register (docs/por.md)
     assert registry.functions.latest_epoch().call() == epoch
     assert registry.functions.is_fresh().call()

@@ -19,7 +19,7 @@ from web3 import Web3
 
 from offchain.chain.audit import REGISTER_ABI
 from offchain.paths import PROJECT_ROOT
-from offchain.por import Register, build_account_tree, build_register
+from offchain.por import Register, attest_args, build_account_tree, build_register
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("anvil")]
 
@@ -68,12 +68,12 @@ def chain(w3, tmp_path_factory):
         1, assets, [(ALICE, [120 * USDC, 0]), (BORROWER, [-1_000 * USDC, 1 * WETH])], SECRET
     )
     honest_register = build_register(honest, PRICES, HAIRCUTS)
-    send(w3, registry.functions.attest(*honest.attestation(register=honest_register).values()))
+    send(w3, registry.functions.attest(*attest_args(honest, register=honest_register).values()))
     ftx = build_account_tree(
         2, assets, [(ALICE, [120 * USDC, 0]), (BOB, [80 * USDC, 0]), (NOBODY, [-100 * USDC, 0])], SECRET
     )
     ftx_register = build_register(ftx, PRICES, HAIRCUTS)
-    send(w3, registry.functions.attest(*ftx.attestation(register=ftx_register).values()))
+    send(w3, registry.functions.attest(*attest_args(ftx, register=ftx_register).values()))
     send(w3, usdc.functions.mint(custody, 100 * USDC))
     out = tmp_path_factory.mktemp("audit")
     deployment = out / "31337.json"

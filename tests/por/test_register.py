@@ -14,6 +14,7 @@ from offchain.por import (
     Leaf,
     PorFormatError,
     Register,
+    attest_args,
     audit,
     build_account_tree,
     build_register,
@@ -35,7 +36,7 @@ def addr(i: int) -> str:
 def epoch_of(balances, prices=PRICES, haircuts=HAIRCUTS, epoch=3):
     tree = build_account_tree(epoch, ASSETS, [(addr(i), b) for i, b in enumerate(balances)], SECRET)
     register = build_register(tree, prices, haircuts)
-    return tree, register, Attested.from_attest_args(tree.attestation(register=register))
+    return tree, register, Attested.from_attest_args(attest_args(tree, register=register))
 
 
 # A saver, a borrower (1,000 USDC against 1 WETH), a holder, and a small borrower who owes 10 USDC
