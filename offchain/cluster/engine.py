@@ -128,12 +128,20 @@ class EngineNode:
         info = await self.js.stream_info(L.CMD_STREAM)
         if info.state.last_seq:
             return  # the log has begun: the genesis is in it
+        from nats.js.errors import APIError
+
+        now = time.time_ns() // 1_000_000  # stamped like `serve` stamps its genesis: the wall clock
         for n, wire in enumerate(self.genesis, 1):
-            await self.js.publish(
-                L.cmd_subject(None),
-                L.envelope(wire, 0, f"genesis:{n}"),
-                headers={"Nats-Msg-Id": f"genesis:{n}"},
-            )
+            rid = f"genesis:{n}"
+            env = L.envelope({k: v for k, v in wire.items() if k not in ("t", "ts")}, now, rid)
+            while True:  # line n is stored (by us or a twin) before line n+1 is published
+                try:
+                    await self.js.publish(L.cmd_subject(None), env, headers={"Nats-Msg-Id": rid})
+                    break
+                except APIError as exc:
+                    if exc.err_code != 10158:  # "duplicate message id is in process": a twin's publish
+                        raise
+                    await asyncio.sleep(0.05)
 
     async def _subscribe(self) -> None:
         from nats.js.api import ConsumerConfig, DeliverPolicy
