@@ -71,7 +71,8 @@ class Daemon:
         self, settings: DaemonSettings, clock_ms=wall_clock_ms, engine_config: EngineConfig | None = None
     ):
         self.settings = settings
-        self.engine_config = engine_config or EngineConfig()  # the engine the journal replays onto
+        # the engine the journal replays onto
+        self.engine_config = engine_config or EngineConfig(makers=settings.market_makers)
         self.clock_ms = clock_ms
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []

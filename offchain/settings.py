@@ -230,6 +230,9 @@ class DaemonSettings(BaseSettings):
     early_warning_actions: EarlyWarningActions = Field(default_factory=EarlyWarningActions)
     """What the early warning does on its own besides alerting (`offchain/chain/early_warning.py`)."""
 
+    market_makers: bool = False
+    """Run the engine's market-maker program (`EngineConfig(makers=True)`: `maker` designations,
+    compliance per period, rebates). A journal must always be opened with the same choice."""
     operators: list[str] = Field(default_factory=list)
     """Addresses whose EIP-712 signatures the operator API (`/ops/...`) accepts (designations)."""
     dlp_priority: bool = True

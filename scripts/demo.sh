@@ -69,6 +69,10 @@ if ! probe http-ok "$API/status"; then
   exit 1
 fi
 
+$PY -m offchain.sim.market_maker --api "$API" --rpc "$RPC" --deployment "$DEPLOYMENTS/31337.json" \
+  >"$DEMO_DIR/maker.log" 2>&1 &
+pids+=($!)
+
 $PY -m offchain.sim --api "$API" --rpc "$RPC" --deployment "$DEPLOYMENTS/31337.json" \
   --seconds "${DEMO_SECONDS:-0}" --first-crash "${DEMO_FIRST_CRASH:-60}" --crash-every "${DEMO_CRASH_EVERY:-180}" \
   >"$DEMO_DIR/sim.log" 2>&1 &
@@ -83,7 +87,7 @@ echo "  API                $API/api-docs   (schema: $API/openapi.json)"
 echo "  JSON-RPC           $RPC   (ape console: make console)"
 echo "  deployment         $DEPLOYMENTS/31337.json"
 sed 's/^/    /' "$DEPLOYMENTS/31337.json"
-echo "  logs               $DEMO_DIR/{daemon,sim,anvil}.log"
+echo "  logs               $DEMO_DIR/{daemon,sim,maker,anvil}.log"
 echo "  a crash episode every ${DEMO_CRASH_EVERY:-180}s (first after ${DEMO_FIRST_CRASH:-60}s): watch the breaker halt USDE-USDC and reopen by auction"
 echo
 
