@@ -18,7 +18,14 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
 from offchain.chain.feeds import DEVNET_REPORTER_ACCOUNT, FEED_PREFIX
-from offchain.chain.safe import DEVNET_COLD_OWNERS, DEVNET_COLD_THRESHOLD, SAFE_VERSION, artifact, initializer
+from offchain.chain.safe import (
+    DEVNET_COLD_OWNERS,
+    DEVNET_COLD_THRESHOLD,
+    SAFE_VERSION,
+    SafeError,
+    artifact,
+    initializer,
+)
 from offchain.paths import deployment_file
 
 DEVNET_CHAIN_IDS = (31337, 1337)
@@ -223,7 +230,6 @@ def deploy_cold_wallet(
         owners = tuple(accounts.test_accounts[i].address for i in DEVNET_COLD_OWNERS)
         threshold = threshold or DEVNET_COLD_THRESHOLD
     threshold = threshold or len(owners) // 2 + 1
-    init = initializer(list(owners), threshold, "0x" + "00" * 20)  # checks owners and threshold first
     singleton = deployer.deploy(_safe_container("Safe"))
     factory = deployer.deploy(_safe_container("SafeProxyFactory"))
     handler = deployer.deploy(_safe_container("CompatibilityFallbackHandler"))
@@ -325,6 +331,11 @@ def cli(
     deployer = _deployer(account_alias, devnet, autosign)
     if not devnet and not governor:
         raise click.UsageError("--governor is required off a devnet")
+    if cold_owners:  # refuse a bad cold wallet before anything is deployed
+        try:
+            initializer(list(cold_owners), cold_threshold or len(cold_owners) // 2 + 1, "0x" + "00" * 20)
+        except (SafeError, ValueError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--cold-owner/--cold-threshold") from None
     start_block = chain.blocks.head.number
 
     contracts: dict[str, object] = {}
