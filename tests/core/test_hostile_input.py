@@ -67,6 +67,8 @@ TEMPLATES = {
     "dlp_reverse": {"account": "a", "asset": "USDC", "amount": "5", "ref": "p1"},
     "authorise": {"account": "b", "authorised": True},
     "withdrawal_queued": {"wid": 1, "tx": "0x03"},
+    "maker": {"account": "a", "symbol": SPOT, "designated": True, "min_notional": "1000", "levels": 2,
+              "max_spread": "0.01", "share": "0.5", "period": "60"},
     "breaker": {"symbol": SPOT, "set": {"t_buffer_ms": 1000}},
 }  # fmt: skip
 
