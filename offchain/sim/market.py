@@ -5,6 +5,9 @@ deposits through it (the daemon credits it after its confirmations), then trades
 orders through `offchain.api.client.Client`. Nothing here touches the engine directly.
 
 * **market makers** quote a ladder around the engine's index (the pool's oracle among its sources);
+  the devnet operator designates the first a liquidity provider (100,000 USDC bond) and the others
+  authorised participants (`designate_makers`): while a market is halted only they may add orders
+  (seed 004 §4.2), so without them the book never refills and the fail-safe breaker keeps it halted;
 * **traders** send small IOC orders at the touch, and during a reopening (cool-down, call auction)
   crossing limit orders that the auction fills at one price;
 * **an arbitrageur** swaps small amounts on the on-chain pool, so that its oracle (the index) moves;
