@@ -345,6 +345,21 @@ BENCHES = (
             ),
         ),
     ),
+    Bench(
+        "bench.makers_overhead",
+        1,  # the module interleaves its own 5 runs and reports medians
+        (
+            Figure(
+                "makers_cmds",
+                "Market-maker program on: a designated maker's re-quotes and the takers hitting it, "
+                "every command re-testing its obligation (vs the default engine, program off)",
+                "cmds/s",
+                lambda r: r["makers_cmds_per_s"],
+                better="higher",
+                peer=lambda r: ("default engine", r["default_cmds_per_s"]),
+            ),
+        ),
+    ),
     Bench("bench.fuzz", 1, ()),
 )
 

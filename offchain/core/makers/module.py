@@ -80,6 +80,9 @@ class MakersModule(Module):
         self.by_account: dict[str, set[str]] = {}  # account -> symbols it makes
         self.engine: EngineContext | None = None
         self._wake: int | None = None
+        # makers re-tested by this command's handler or fills: `on_balances`, which the engine calls
+        # at its end (it changed balances), does not test them again (nothing in between moves a book)
+        self._fresh: set[str] = set()
 
     # -- registration --------------------------------------------------------------------------
     def handlers(self, engine: EngineContext) -> dict[type, Any]:
@@ -97,6 +100,8 @@ class MakersModule(Module):
             out = handler(cmd)
             if cmd.account in by_account and not (len(out) == 1 and out[0].__class__ is Rejected):
                 self._retest(self.engine, cmd.account, cmd.ts, out)
+                if self.engine.accounts.touched:  # then `on_balances` runs at this command's end
+                    self._fresh.add(cmd.account)
             return out
 
         return run
@@ -218,12 +223,16 @@ class MakersModule(Module):
             m.notional += trade.price * trade.qty // market.unit
             m.fees += trade.maker_fee
             self._retest(engine, trade.maker, trade.ts, out)
+            self._fresh.add(trade.maker)  # a fill settles: `on_balances` runs at this command's end
 
     def on_balances(self, engine: EngineContext, ts: int, pairs: Iterable) -> None:
         by_account = self.by_account
+        fresh = self._fresh
         if not by_account:
+            fresh.clear()
             return
-        seen = {acct.name for acct, _ in pairs if acct.name in by_account}
+        seen = {acct.name for acct, _ in pairs if acct.name in by_account and acct.name not in fresh}
+        fresh.clear()
         for name in sorted(seen):
             # no period ends here: the timer closed every period due at `ts` before the command ran
             self._retest(engine, name, ts, [])
