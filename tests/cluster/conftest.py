@@ -183,7 +183,7 @@ class Harness:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             st = self.replicas().get(ident)
-            if st and st["seq"] >= seq:
+            if st and st["seq"] >= seq and st["hash_seq"] == st["seq"]:
                 return st
             time.sleep(0.2)
         raise AssertionError(f"{ident} did not reach seq {seq}: {self.replicas().get(ident)}")
