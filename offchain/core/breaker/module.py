@@ -48,6 +48,7 @@ from offchain.core.messages.breaker import (
     BreakerParamsSet,
     BreakerTransition,
     DesignateDlp,
+    DlpBond,
     DlpDeposit,
     DlpDesignated,
     DlpReverse,
@@ -91,6 +92,8 @@ class BreakerModule(Module):
         self.breakers: dict[str, Breaker] = {}
         self.monitors: dict[str, MarketMonitor] = {}
         self.dlps: set[str] = set()
+        self.bonds: dict[str, tuple[str, int]] = {}  # designated account -> (asset, atoms held)
+        self.shortfall: dict[str, dict[str, int]] = {}  # account -> asset -> reversed credit uncovered
         self.authorised: set[str] = set()  # may add orders during a halt (no priority channel)
         self.priority: dict[str, tuple[str, str, int]] = {}  # dlp_deposit ref -> (account, asset, atoms)
         self.frozen: dict[str, int] = {}  # symbol -> collateral mark frozen at the trip
@@ -481,14 +484,52 @@ class BreakerModule(Module):
         return out
 
     def _on_designate(self, cmd: DesignateDlp) -> list:
+        """Designate (holding the bond in the account) or revoke (releasing it). A bond the account's
+        free balance cannot hold refuses the designation and changes nothing."""
         engine = self.engine
         if not isinstance(cmd.account, str) or not cmd.account:
             return [engine.reject(cmd, R.BAD_ACCOUNT, "designate an account by name")]
-        if cmd.designated:
-            self.dlps.add(cmd.account)
-        else:
+        accounts = engine.accounts
+        old = self.bonds.get(cmd.account)
+        if not cmd.designated:
             self.dlps.discard(cmd.account)
-        return [DlpDesignated(cmd.ts, cmd.account, cmd.designated)]
+            if old is not None:
+                del self.bonds[cmd.account]
+                accounts.release(accounts.open(cmd.account), old[0], old[1])
+                return [DlpDesignated(cmd.ts, cmd.account, False), DlpBond(cmd.ts, cmd.account, old[0], 0)]
+            return [DlpDesignated(cmd.ts, cmd.account, False)]
+        if cmd.bond:
+            asset, bond = cmd.bond_asset, cmd.bond
+            if asset not in engine.assets:
+                return [engine.reject(cmd, R.UNKNOWN_ASSET, f"no asset {asset!r}", asset)]
+            if type(bond) is not int or bond <= 0:
+                return [engine.reject(cmd, R.BAD_AMOUNT, "the bond must be a positive amount", asset)]
+            acct = accounts.get(cmd.account)
+            free = acct.free(asset) if acct is not None else 0
+            if old is not None and old[0] == asset:
+                free += old[1]  # a re-designation replaces the bond it holds
+            if free < bond:
+                return [
+                    engine.reject(
+                        cmd,
+                        R.INSUFFICIENT_BALANCE,
+                        f"the bond is {bond} {asset} atoms, {cmd.account} has {max(free, 0)} free to hold",
+                        asset,
+                    )
+                ]
+            if old is not None:
+                accounts.release(acct, old[0], old[1])
+            accounts.hold(acct, asset, bond)
+            self.bonds[cmd.account] = (asset, bond)
+        self.dlps.add(cmd.account)
+        out: list = [DlpDesignated(cmd.ts, cmd.account, True)]
+        if cmd.bond:
+            out.append(DlpBond(cmd.ts, cmd.account, cmd.bond_asset, cmd.bond))
+        return out
+
+    def bond_of(self, account: str) -> tuple[str, int] | None:
+        """The bond `account` holds while designated: (asset, atoms), or None."""
+        return self.bonds.get(account)
 
     def _on_dlp_deposit(self, cmd: DlpDeposit) -> list:
         engine = self.engine
@@ -532,9 +573,27 @@ class BreakerModule(Module):
             ]
         del self.priority[cmd.ref]
         engine.deposit_refs.discard(cmd.ref)
-        acct = engine.accounts.open(cmd.account)
-        engine.accounts.debit(acct, cmd.asset, cmd.amount)
-        return [DlpReversed(cmd.ts, cmd.account, cmd.asset, cmd.amount, cmd.ref)]
+        accounts = engine.accounts
+        acct = accounts.open(cmd.account)
+        asset, amount = cmd.asset, cmd.amount
+        # the held bond first, then the free balance, never below zero; the rest stays owed
+        bond = self.bonds.get(cmd.account)
+        from_bond = 0
+        if bond is not None and bond[0] == asset:
+            from_bond = min(amount, bond[1], max(acct.balance.get(asset, 0), 0))
+            if from_bond:
+                accounts.release(acct, asset, from_bond)
+                self.bonds[cmd.account] = (asset, bond[1] - from_bond)
+        rest = amount - from_bond
+        from_free = min(rest, max(acct.balance.get(asset, 0) - from_bond - acct.held.get(asset, 0), 0))
+        taken = from_bond + from_free
+        if taken:
+            accounts.debit(acct, asset, taken)
+        shortfall = amount - taken
+        if shortfall:
+            owed = self.shortfall.setdefault(cmd.account, {})
+            owed[asset] = owed.get(asset, 0) + shortfall
+        return [DlpReversed(cmd.ts, cmd.account, asset, amount, cmd.ref, from_bond, shortfall)]
 
     def _on_authorise(self, cmd: Authorise) -> list:
         engine = self.engine
@@ -600,6 +659,12 @@ class BreakerModule(Module):
             # only when used, so that a journal without them keeps its state hash
             **({"authorised": sorted(self.authorised)} if self.authorised else {}),
             **({"priority": {r: list(v) for r, v in sorted(self.priority.items())}} if self.priority else {}),
+            **({"bonds": {a: list(v) for a, v in sorted(self.bonds.items())}} if self.bonds else {}),
+            **(
+                {"dlp_shortfall": {a: dict(sorted(v.items())) for a, v in sorted(self.shortfall.items())}}
+                if self.shortfall
+                else {}
+            ),
         }
 
     def _pristine(self, symbol: str) -> dict:
@@ -626,6 +691,8 @@ class BreakerModule(Module):
         self.published = {sym: tuple(v) for sym, v in state["published"].items()}
         self.authorised = set(state.get("authorised", ()))
         self.priority = {r: tuple(v) for r, v in state.get("priority", {}).items()}
+        self.bonds = {a: tuple(v) for a, v in state.get("bonds", {}).items()}
+        self.shortfall = {a: dict(v) for a, v in state.get("dlp_shortfall", {}).items()}
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -17,12 +17,18 @@ from offchain.core.model.breaker_params import BreakerParams
 @C.register
 @dataclass(slots=True, frozen=True)
 class DesignateDlp:
-    """Operator: let an account use the priority deposit channel (``designated=False`` revokes)."""
+    """Operator: let an account use the priority deposit channel (``designated=False`` revokes).
+
+    ``bond`` atoms of ``bond_asset`` (0: no bond) are held in the account while it is designated:
+    not spendable by orders or withdrawals, released on revocation, and what ``dlp_reverse`` debits
+    first. A designation the account's free balance cannot hold is refused."""
 
     CMD: ClassVar[str] = "dlp"
     ts: int
     account: str
     designated: bool = True
+    bond_asset: str = ""
+    bond: int = 0
 
 
 @C.register
@@ -80,7 +86,16 @@ def _wire_dlp(r, ts: int, engine: Any) -> DesignateDlp:
     designated = r.get("designated", True)
     if not isinstance(designated, bool):
         raise CommandFormatError(f"dlp: designated must be true or false, got {designated!r}")
-    return DesignateDlp(ts, r.text("account"), designated)
+    account = r.text("account")
+    if r.get("bond") is None:
+        return DesignateDlp(ts, account, designated)
+    asset, amount = r.text("bond_asset"), r.req("bond")
+    if asset not in engine.assets:
+        return C.Invalid(ts, "dlp", account, R.UNKNOWN_ASSET, f"no asset {asset!r}")
+    atoms = scale(amount, engine.assets[asset].decimals, "dlp.bond")
+    if atoms is None:
+        return C.Invalid(ts, "dlp", account, R.BAD_AMOUNT, f"{amount} is finer than {asset}'s unit")
+    return DesignateDlp(ts, account, designated, asset, atoms)
 
 
 @wire("dlp_deposit")
@@ -195,6 +210,19 @@ class DlpDesignated:
 
 @register_event
 @dataclass(slots=True, frozen=True)
+class DlpBond:
+    """The bond a designated liquidity provider's account holds: ``bond`` atoms of ``asset`` (0:
+    released, on revocation or once a reorged priority credit used it up)."""
+
+    EVENT: ClassVar[str] = "dlp_bond"
+    ts: int
+    account: str
+    asset: str
+    bond: int
+
+
+@register_event
+@dataclass(slots=True, frozen=True)
 class ParticipantAuthorised:
     EVENT: ClassVar[str] = "authorised"
     ts: int
@@ -205,7 +233,9 @@ class ParticipantAuthorised:
 @register_event
 @dataclass(slots=True, frozen=True)
 class DlpReversed:
-    """A priority credit taken back (its deposit left the chain)."""
+    """A priority credit taken back (its deposit left the chain): ``from_bond`` atoms out of the held
+    bond, the rest out of the free balance; ``shortfall`` is what neither covered (never a negative
+    balance: it stays owed, in the breaker's ``dlp_shortfall``, like a pending deficit)."""
 
     EVENT: ClassVar[str] = "dlp_reversed"
     ts: int
@@ -213,6 +243,8 @@ class DlpReversed:
     asset: str
     amount: int
     ref: str
+    from_bond: int = 0
+    shortfall: int = 0
 
 
 @register_event

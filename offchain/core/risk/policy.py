@@ -105,6 +105,9 @@ class CrossMarginPolicy:
             veto = self.spot.check_withdraw(engine, acct, asset, amount)
             if veto is not None or not m.exposed(acct):
                 return veto
+        held = acct.held.get(asset, 0)  # a hold (a DLP's bond) is not withdrawn, not even on margin
+        if held and acct.balance.get(asset, 0) - amount < held:
+            return R.INSUFFICIENT_BALANCE, f"withdrawing {amount} {asset} atoms would dip into {held} held"
         balances = dict(acct.balance)
         balances[asset] = balances.get(asset, 0) - amount
         after = account_health(balances, positions, v)
