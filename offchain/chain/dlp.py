@@ -65,6 +65,18 @@ def halted_markets(engine: Any) -> dict[str, tuple[str, int]]:
     }
 
 
+def _engine_bond(engine: Any, account: str) -> tuple[str, int] | None:
+    """The bond the engine holds for `account` (None: no bond held, or an engine without bonds)."""
+    breaker = breaker_module(engine)
+    return getattr(breaker, "bonds", {}).get(account) if breaker is not None else None
+
+
+def _shortfall(engine: Any, account: str, asset: str) -> int:
+    """Reversed priority credit of `account` in `asset` its bond and balance did not cover (atoms)."""
+    breaker = breaker_module(engine)
+    return getattr(breaker, "shortfall", {}).get(account, {}).get(asset, 0) if breaker is not None else 0
+
+
 def engine_knows(command: str) -> bool:
     from offchain.core.messages import commands as C
 
@@ -108,6 +120,10 @@ class DlpDesk:
                 record.update(self._bond(engine, participant, bond_asset, bond))
             if role == "dlp":
                 wire = {"t": 0, "cmd": "dlp", "account": participant, "designated": designated}
+                if "bond" in record:  # the engine holds it in the account while designated
+                    decimals = engine.assets[record["bond_asset"]].decimals
+                    wire["bond_asset"] = record["bond_asset"]
+                    wire["bond"] = format_units(record["bond"], decimals)
             elif engine_knows("authorise"):
                 wire = {"t": 0, "cmd": "authorise", "account": participant, "authorised": designated}
             else:
@@ -176,11 +192,13 @@ class DlpDesk:
         record = self.dlp(account)
         if record is None or record.get("bond_asset") != asset:
             return 0
+        held = self.service.read(lambda engine: _engine_bond(engine, account))
+        bond = record["bond"] if held is None else (held[1] if held[0] == asset else 0)
         with self._lock:
             outstanding = sum(
                 p["amount"] for p in self.pending.values() if p["account"] == account and p["asset"] == asset
             )
-        return max(0, record["bond"] - outstanding)
+        return max(0, bond - outstanding)
 
     def priority_market(self, asset: str) -> tuple[str, int] | None:
         """A halted market the deposit serves (one of `asset`, else any): (symbol, halted since ms)."""
@@ -247,17 +265,27 @@ class DlpDesk:
             }
             try:
                 with self.service.lock:
-                    decimals = self.service.engine.assets[entry["asset"]].decimals
+                    engine = self.service.engine
+                    decimals = engine.assets[entry["asset"]].decimals
                     wire["amount"] = format_units(entry["amount"], decimals)
-                    events = self._submit(self.service.engine, wire)
+                    owed = _shortfall(engine, entry["account"], entry["asset"])
+                    events = self._submit(engine, wire)
+                    short = _shortfall(engine, entry["account"], entry["asset"]) - owed
                 debited = "dlp_reversed" in events
+                if debited and short:
+                    entry["shortfall"] = short
             except DesignationError as err:
                 entry["problem"] = err.message
         self.service.alert(
             "dlp_deposit_reorged",
             f"priority deposit {ref} of {entry['account']} left the chain"
-            + (": debited back from its bond" if debited else ": operator must debit it"),
-            **{k: (str(v) if k == "amount" else v) for k, v in entry.items()},
+            + (": debited back from its bond" if debited else ": operator must debit it")
+            + (
+                " (the bond fell short: the rest is owed, see dlp_shortfall)"
+                if entry.get("shortfall")
+                else ""
+            ),
+            **{k: (str(v) if k in ("amount", "shortfall") else v) for k, v in entry.items()},
             ref=ref,
             debited=debited,
         )
@@ -279,6 +307,12 @@ class DlpDesk:
                     record["bond"] = str(record["bond"])
                 if record["role"] != "dlp":
                     continue
+                held = _engine_bond(engine, record["account"])
+                if held is not None:  # what the engine still holds (a reorged credit uses it up)
+                    record["bond_held"] = str(held[1])
+                    owed = _shortfall(engine, record["account"], held[0])
+                    if owed:
+                        record["shortfall"] = str(owed)
                 quoting = {}
                 for sym, (_, since) in halted.items():
                     rests = any(o.symbol == sym for o in engine.open_orders(record["account"]))
