@@ -433,7 +433,7 @@ async def _serve(ctx: Any, handler: Handler, scope: dict, receive: Callable, sen
                 raise _validation_error({"type": "model_attributes_type", "loc": ("body",)})
             try:
                 obj = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # bad JSON, a 5,000-digit number, deep nesting
                 raise _validation_error({"type": "json_invalid", "loc": ("body",)}) from None
             payload = await handler(ctx, obj)
         except ValidationError as exc:
