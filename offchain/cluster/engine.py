@@ -209,7 +209,9 @@ class EngineNode:
             batch = list(inbox)
             inbox.clear()
             self.last_msg = time.monotonic()
-            for msg in batch:
+            for i, msg in enumerate(batch):
+                if i & 255 == 255:
+                    await asyncio.sleep(0)  # a long catch-up batch must not starve the lease renewal
                 seq = msg.metadata.sequence.stream
                 if seq <= self.replica.seq:
                     continue  # redelivered after a consumer reset
