@@ -89,10 +89,14 @@ echo "  deployment         $DEPLOYMENTS/31337.json"
 sed 's/^/    /' "$DEPLOYMENTS/31337.json"
 echo "  logs               $DEMO_DIR/{daemon,sim,maker,anvil}.log"
 echo "  a crash episode every ${DEMO_CRASH_EVERY:-180}s (first after ${DEMO_FIRST_CRASH:-60}s): watch the breaker halt USDE-USDC and reopen by auction"
+echo "  index sources      pool (the on-chain pool's price_oracle), chainlink and redstone (Chainlink-style feeds, AggregatorV3Interface)"
+echo "  DLP arrival        in each halt a designated liquidity provider deposits USDC through Custody, is credited"
+echo "                     through the DLP priority channel before its confirmations, and bids (grep 'DLP arrival' sim.log)"
 echo
 
 if [ -n "${DEMO_SECONDS:-}" ]; then
   wait "$SIM" || true
+  grep -E "index .* from [0-9]+ sources|DLP arrival" "$DEMO_DIR/sim.log" | cut -d' ' -f5- | sed 's/^/  /' || true
   tail -n 1 "$DEMO_DIR/sim.log"
   probe get "$API/status" "$DEMO_DIR/status.json" && echo "status saved to $DEMO_DIR/status.json"
   exit 0

@@ -17,7 +17,15 @@ orders through `offchain.api.client.Client`. Nothing here touches the engine dir
   thin ladder far from the touch (a liquidity vacuum) and a seller dumps USDE into it with IOC
   orders. The local price falls away from the index while depth collapses: the engine's breaker
   halts the market before the trade that would break it. The makers come back during the halt, and
-  the market reopens through cool-down and a call auction.
+  the market reopens through cool-down and a call auction;
+* **a DLP arriving during the halt** (seed 004 §4.2, `offchain/chain/dlp.py`): the `arriving_dlp`
+  account posted only its bond (100,000 USDC, the designation's criterion) and holds no trading
+  capital in the exchange. When the market halts it deposits `dlp_capital` USDC through Custody; the
+  daemon credits it through the DLP priority channel, before the deposit has the confirmations
+  everyone else's needs, and the DLP bids into the halted book (only DLPs and authorised
+  participants may add orders then), which helps the reopening. It withdraws its bids once the
+  market trades again. Each step is logged; `dlp_arrivals` in the summary counts the arrivals
+  credited before their confirmations.
 
 Prices and quantities are decimal strings (the API's wire form); `Decimal` only, never floats.
 """
@@ -69,6 +77,9 @@ class SimSettings:
     maker_size: str = "5000"
     maker_levels: int = 5
     report_every_s: float = 5.0  # the feed reporters' interval (0: no reporters)
+    dlp_bond: int = 100_000  # whole USDC the arriving DLP posts as its bond at set-up
+    dlp_capital: int = 50_000  # whole USDC it brings during each halt (at most its bond: the channel's room)
+    confirmations: int = 3  # what a deposit needs without the priority channel (scripts/demo_daemon.toml)
 
 
 class Participant:
@@ -122,10 +133,16 @@ class MarketSim:
         self.traders = [make(f"trader{i}") for i in range(settings.traders)]
         self.dumper = make("dumper")
         self.arb = make("arbitrageur")
+        self.arriving = make("arriving_dlp")
         self.tick = Decimal("0.0001")
         self.crashes = 0
         self.withdrawals = 0
         self.halts_seen = 0
+        self.dlp_arrivals = 0  # priority credits seen before the deposit's confirmations
+        self.dlp_deposits = 0  # the arriving DLP's halt deposits (priority or not)
+        self.index_sources: set[str] = set()  # index sources seen live (with a price)
+        self.index_sources_live = 0  # the most seen live at once
+        self._arrival: threading.Thread | None = None
         self.reopenings_seen = 0
         self._phase = "calm"
         self._crash_started = 0.0
@@ -147,6 +164,7 @@ class MarketSim:
         plans = [(p, {"USDC": 200_000, "USDE": 200_000}) for p in self.makers]
         plans += [(p, {"USDC": 20_000, "USDE": 20_000}) for p in self.traders]
         plans += [(self.dumper, {"USDE": 300_000})]
+        plans += [(self.arriving, {"USDC": self.s.dlp_bond})]  # its bond only: no trading capital
         sent = []
         for p, amounts in plans:
             calls = []
@@ -200,15 +218,17 @@ class MarketSim:
         participants: during a halt only they may quote (seed 004 §4.2), so the book can recover."""
         operator = devnet_account(0)
         now = int(time.time())
-        for i, maker in enumerate(self.makers):
-            role = "dlp" if i == 0 else "authorised"
+        roles = [("dlp" if i == 0 else "authorised", maker) for i, maker in enumerate(self.makers)]
+        roles.append(("dlp", self.arriving))  # designated on its bond; its capital comes in a halt
+        for i, (role, maker) in enumerate(roles):
+            bond = str(self.s.dlp_bond if maker is self.arriving else 100_000)
             message = {
                 "account": operator.address,
                 "participant": maker.address,
                 "role": role,
                 "designated": True,
                 "bond_asset": "USDC" if role == "dlp" else "",
-                "bond": "100000" if role == "dlp" else "",
+                "bond": bond if role == "dlp" else "",
                 "nonce": now * 1000 + i,
                 "expiry": now + 600,
             }
@@ -225,7 +245,7 @@ class MarketSim:
     def wait_for_credits(self, timeout: float = 120.0) -> None:
         """Wait until the daemon credited every participant's deposits."""
         deadline = time.monotonic() + timeout
-        for p in [*self.makers, *self.traders, self.dumper]:
+        for p in [*self.makers, *self.traders, self.dumper, self.arriving]:
             while not self.stop.is_set():
                 view = p.client.account()
                 if view.get("exists") and view.get("balances"):
@@ -233,6 +253,110 @@ class MarketSim:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{p.name}'s deposits were not credited within {timeout}s")
                 time.sleep(0.5)
+
+    # -- the DLP arriving during a halt -----------------------------------------------------------
+    def usdc_balance(self, p: Participant) -> Decimal:
+        balances = p.client.account().get("balances") or {}
+        return Decimal((balances.get("USDC") or {}).get("balance") or 0)
+
+    def dlp_arrive(self) -> None:
+        """The arriving DLP deposits its capital, waits for the priority credit, quotes, checks /status."""
+        p, symbol = self.arriving, self.s.symbol
+        try:
+            usdc, custody = self.contract("USDC"), self.contract("Custody")
+            atoms = self.s.dlp_capital * 10 ** usdc.functions.decimals().call()
+            before = self.usdc_balance(p)
+            hashes = self._send_all(
+                p,
+                [
+                    usdc.functions.mint(p.address, atoms),
+                    usdc.functions.approve(custody.address, atoms),
+                    custody.functions.deposit(usdc.address, atoms),
+                ],
+            )
+            log.info(
+                "DLP arrival: %s %s deposits %s USDC through Custody during the %s halt",
+                p.name,
+                p.address,
+                self.s.dlp_capital,
+                symbol,
+            )
+            receipt = self.w3.eth.wait_for_transaction_receipt(hashes[-1], timeout=30)
+            if receipt["status"] != 1:
+                log.warning("DLP arrival: the deposit %s reverted", hashes[-1].hex())
+                return
+            block = int(receipt["blockNumber"])
+            self.dlp_deposits += 1
+            log.info("DLP arrival: deposit mined in block %d (%s)", block, hashes[-1].hex())
+            deadline = time.monotonic() + 30
+            while self.usdc_balance(p) < before + self.s.dlp_capital:
+                if self.stop.is_set() or time.monotonic() > deadline:
+                    log.warning("DLP arrival: the deposit was not credited within 30 s")
+                    return
+                time.sleep(0.1)
+            confs = self.w3.eth.block_number - block + 1
+            priority = confs < self.s.confirmations
+            if priority:
+                self.dlp_arrivals += 1
+            log.info(
+                "DLP arrival: credited %s USDC at %d of the %d confirmations a deposit needs: %s",
+                self.s.dlp_capital,
+                confs,
+                self.s.confirmations,
+                "the DLP priority channel" if priority else "the normal path (no priority credit)",
+            )
+            market = self.market()
+            if market["state"] != "halted":
+                log.info("DLP arrival: %s is already %s; bidding for the reopening", symbol, market["state"])
+            fair = self.fair(market)
+            bids = [
+                p.order(
+                    symbol,
+                    "buy",
+                    self.s.maker_size,
+                    self.px(fair * (1 - Decimal("0.0003") * (k + 1))),
+                    post_only=True,
+                )
+                for k in range(self.s.maker_levels)
+            ]
+            log.info(
+                "DLP arrival: %s rests %d of %d bids of %s USDE below %s in the %s book (%s)",
+                p.name,
+                sum(1 for b in bids if b),
+                len(bids),
+                self.s.maker_size,
+                self.px(fair),
+                market["state"],
+                "only DLPs and authorised participants may add orders during a halt",
+            )
+            self.dlp_status(p)
+        except Exception:
+            log.exception("DLP arrival failed")
+
+    def dlp_status(self, p: Participant, timeout: float = 8.0) -> None:
+        """What /status says of the arriving DLP (chain.dlp: its quoting obligation; the halt window)."""
+        deadline = time.monotonic() + timeout
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            chain = p.client.status().get("chain") or {}
+            record = ((chain.get("dlp") or {}).get("designations") or {}).get(f"dlp:{p.address}") or {}
+            quoting = (record.get("quoting") or {}).get(self.s.symbol)
+            if quoting == "quoting":
+                window = chain.get("halt_window") or {}
+                log.info(
+                    "DLP arrival: /status chain.dlp shows %s %s on %s (bond %s USDC); "
+                    "halt window T_DLP %s s from %d DLP arrival sample(s)",
+                    p.name,
+                    quoting,
+                    self.s.symbol,
+                    Decimal(record.get("bond") or 0).scaleb(-6),
+                    window.get("t_dlp_s"),
+                    window.get("dlp_samples") or 0,
+                )
+                return
+            time.sleep(0.5)
+        log.info(
+            "DLP arrival: /status did not show %s quoting on %s (the market reopened)", p.name, self.s.symbol
+        )
 
     # -- the market ------------------------------------------------------------------------------
     def market(self) -> dict:
@@ -314,6 +438,9 @@ class MarketSim:
         market = self.market()
         fair = self.fair(market)
         state = market["state"]
+        live = {src for src, price in (market.get("index_sources") or {}).items() if price}
+        self.index_sources |= live
+        self.index_sources_live = max(self.index_sources_live, len(live))
         if state != self._last_state:
             log.info(
                 "%s: %s -> %s (index %s, last %s)",
@@ -325,8 +452,13 @@ class MarketSim:
             )
             if state == "halted":
                 self.halts_seen += 1
+                if self._arrival is None or not self._arrival.is_alive():
+                    self._arrival = threading.Thread(target=self.dlp_arrive, name="dlp-arrival", daemon=True)
+                    self._arrival.start()
             if state == CONTINUOUS and self._last_state in REOPENING:
                 self.reopenings_seen += 1
+                if self._arrival is None or not self._arrival.is_alive():
+                    self.arriving.cancel_all()  # the halt is over: the arriving DLP steps back
             self._last_state = state
         next_crash = self.s.first_crash_s + self.crashes * self.s.crash_every_s
         if self._phase == "calm" and state == CONTINUOUS and elapsed >= next_crash:
@@ -359,7 +491,13 @@ class MarketSim:
             self.wait_for_credits()
             self.designate_makers()
             started = time.monotonic()
-            log.info("market simulation running: %d makers, %d traders", len(self.makers), len(self.traders))
+            log.info(
+                "market simulation running: %d makers, %d traders, %s the DLP that arrives in a halt",
+                len(self.makers),
+                len(self.traders),
+                self.arriving.address,
+            )
+            self.log_index_sources()
             while not self.stop.is_set():
                 elapsed = time.monotonic() - started
                 if self.s.seconds and elapsed >= self.s.seconds:
@@ -371,10 +509,34 @@ class MarketSim:
                 self.stop.wait(self.s.step_s)
         finally:
             reporting.set()
+            if self._arrival is not None:
+                self._arrival.join(timeout=10)
         return {
             "crashes": self.crashes,
             "halts": self.halts_seen,
             "reopenings": self.reopenings_seen,
             "withdrawals": self.withdrawals,
             "feed_reports": self.reporter.reports,
+            "dlp_deposits": self.dlp_deposits,
+            "dlp_arrivals": self.dlp_arrivals,
+            "index_sources": sorted(self.index_sources),
+            "index_sources_live": self.index_sources_live,
         }
+
+    def log_index_sources(self, timeout: float = 10.0) -> None:
+        """Name the index's sources once they are live (the pool's oracle and the price feeds)."""
+        deadline = time.monotonic() + timeout
+        market: dict = {}
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            market = self.market()
+            if len([p for p in (market.get("index_sources") or {}).values() if p]) >= 3:
+                break
+            time.sleep(0.5)
+        sources = market.get("index_sources") or {}
+        log.info(
+            "%s index %s from %d sources: %s",
+            self.s.symbol,
+            market.get("index_price"),
+            len(sources),
+            ", ".join(f"{src} {price}" for src, price in sorted(sources.items())),
+        )

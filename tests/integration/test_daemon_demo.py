@@ -1,4 +1,8 @@
-"""`scripts/demo.sh` (what `make demo` runs) for a short while: a crash halts the market, an auction reopens it."""
+"""`scripts/demo.sh` (what `make demo` runs) for a short while: a crash halts the market, an auction reopens it.
+
+The index has three live sources (the pool and two Chainlink-style feeds) and, during the halt, a
+designated liquidity provider that had only its bond in the exchange deposits through Custody, is
+credited through the DLP priority channel before its confirmations and quotes (issue 16)."""
 
 from __future__ import annotations
 
@@ -61,6 +65,10 @@ def test_demo_runs_a_market_whose_crash_trips_the_breaker_and_reopens_by_auction
     assert summary["crashes"] >= 1 and summary["halts"] >= 1 and summary["reopenings"] >= 1, logs["sim"][
         -3000:
     ]
+    assert summary["dlp_arrivals"] >= 1, logs["sim"][-3000:]  # credited before its confirmations
+    assert {"pool", "chainlink", "redstone"} <= set(summary["index_sources"]), summary
+    assert summary["index_sources_live"] >= 3, summary  # three sources live at once
+    assert "index sources      pool" in out and "DLP arrival: credited" in out and "priority channel" in out
 
     store = open_store(f"sqlite:///{demo / 'journal.db'}")
     try:
@@ -71,8 +79,27 @@ def test_demo_runs_a_market_whose_crash_trips_the_breaker_and_reopens_by_auction
         r["account"] for r in commands if r["cmd"] == "deposit" and r["ref"].startswith("deposit:0x")
     }
     assert len(depositors) >= 6  # makers, traders and the dumper, credited from their Custody deposits
+    # The arriving DLP: credited through the priority channel during the halt (`dlp_deposit`, the
+    # Custody deposit's own ref), its confirmed deposits being its USDC bond only, then it quotes.
+    priority = [
+        i for i, r in enumerate(commands) if r["cmd"] == "dlp_deposit" and r["ref"].startswith("deposit:0x")
+    ]
+    assert priority, "no DLP deposit was credited through the priority channel"
+    first = commands[priority[0]]
+    dlp = first["account"]
+    confirmed = {r["asset"] for r in commands if r["cmd"] == "deposit" and r["account"] == dlp}
+    assert confirmed == {"USDC"}  # before the halt it held only its bond
+    assert first["ref"] not in {r["ref"] for r in commands if r["cmd"] == "deposit"}  # credited once
+    assert any(r["cmd"] == "order" and r["account"] == dlp for r in commands[priority[0] :])
     assert any(r["cmd"] == "order" and r.get("api") for r in commands)  # signed orders through the API
     status = json.loads((demo / "status.json").read_text())
     assert status["markets"]["USDE-USDC"]["state"] == "continuous"
     assert status["chain"]["pool"]["symbol"] == "USDE-USDC"
+    assert status["chain"]["dlp"]["designations"][f"dlp:{dlp}"]["bond_asset"] == "USDC"
+    assert status["chain"]["dlp"]["pending"] == {}  # the priority credit reached its confirmations
+    assert status["chain"]["halt_window"]["dlp_samples"] >= 1  # T_DLP measured from the arrival
+    fresh = [
+        k for k, f in status["chain"]["index_sources"].items() if f["market"] == "USDE-USDC" and f["fresh"]
+    ]
+    assert len(fresh) >= 2 and status["markets"]["USDE-USDC"]["index_sources"].get("pool")
     assert "stopping at seq" in logs["daemon"]  # Ctrl-C/SIGTERM: the daemon shut down cleanly
