@@ -123,3 +123,40 @@ def test_snapshot_and_restore_keep_the_hold():
     )
     y.ok("dlp", account="dlp", designated=False)
     assert restored.held("dlp", "USDC") == 0
+
+
+def test_a_margin_account_cannot_withdraw_its_bond_either():
+    from offchain.core.build import build_engine
+    from offchain.core.messages.codec import parse_command
+
+    engine = build_engine(EngineConfig(risk=True, treasury=False))
+    x = Exchange.__new__(Exchange)
+    x.engine, x.ts = engine, 0
+    x.do = lambda cmd, dt_ms=1, **f: engine.apply(parse_command({"ts": 0, "cmd": cmd, **f}, engine))
+    x.ok("asset", symbol="USDC", decimals=6, collateral_weight="1")
+    x.ok("deposit", account="dlp", asset="USDC", amount="1000")
+    x.ok("margin", account="dlp", enabled=True)
+    x.ok("dlp", account="dlp", bond_asset="USDC", bond="800")
+
+    assert refused(x, "withdraw", account="dlp", asset="USDC", amount="201").code == "insufficient_balance"
+    x.ok("withdraw", account="dlp", asset="USDC", amount="200")
+
+
+def test_money_is_conserved_through_designation_credit_and_reversal():
+    x = bonded()
+    deep_book(x)
+    tripped(x)
+
+    def total() -> int:
+        accounts = x.engine.accounts
+        return sum(a.balance.get("USDC", 0) for a in accounts.by_name.values()) + accounts.fees.get("USDC", 0)
+
+    start = total()
+    x.ok("dlp_deposit", account="dlp", symbol=SYMBOL, asset="USDC", amount="30000000", ref="deposit:0xc:0")
+    assert total() == start + 30_000_000 * USDC
+    x.ok("withdraw", account="dlp", asset="USDC", amount="40000000")
+    x.ok("dlp_reverse", account="dlp", asset="USDC", amount="30000000", ref="deposit:0xc:0")
+
+    assert total() == start - 40_000_000 * USDC  # the credit went back out in full, from the bond
+    for acct in x.engine.accounts.by_name.values():
+        assert 0 <= acct.held.get("USDC", 0) <= acct.balance.get("USDC", 0)
