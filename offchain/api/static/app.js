@@ -268,6 +268,21 @@ function renderMarket(s, m) {
   $("p-frozen").textContent = show(b.frozen_mark);
   const sources = Object.entries(m.index_sources).map(([k, v]) => `${k} ${v}`).join(" · ");
   $("p-sources").textContent = sources ? `index sources: ${sources}` : "no index source yet";
+  $("p-dlps").textContent = dlpLine(s.chain && s.chain.dlp, m.symbol);
+}
+
+// The designated liquidity providers (GET /status chain.dlp): their quoting obligation on this
+// market while it is halted, and the priority credits still waiting for their confirmations.
+function dlpLine(dlp, symbol) {
+  if (!dlp || !dlp.designations) return "";
+  const dlps = Object.values(dlp.designations).filter((d) => d.role === "dlp");
+  if (!dlps.length) return "no designated liquidity provider";
+  const short = (a) => `${a.slice(0, 6)}…${a.slice(-4)}`;
+  const quoting = dlps.filter((d) => d.quoting && d.quoting[symbol])
+    .map((d) => `${short(d.account)} ${d.quoting[symbol]}`);
+  const pending = Object.values(dlp.pending || {}).filter((p) => p.market === symbol);
+  return `DLPs: ${dlps.length} designated` + (quoting.length ? ` · in the halt: ${quoting.join(", ")}` : "") +
+    (pending.length ? ` · ${pending.length} priority credit(s) awaiting confirmations` : "");
 }
 
 function renderMetrics(b) {
