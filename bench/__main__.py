@@ -360,6 +360,48 @@ BENCHES = (
             ),
         ),
     ),
+    Bench(
+        "bench.cluster_ingress",
+        1,  # one topology (3 NATS nodes, 2 engines, 2 gateways); the module takes its own medians
+        (
+            Figure(
+                "cluster_orders",
+                "Cluster: signed orders through 2 gateways, acknowledged after the R=3 quorum",
+                "orders/s",
+                lambda r: r["flat_out"]["orders_per_s"],
+                target=2_000,
+                better="higher",
+            ),
+            Figure(
+                "cluster_500_p99",
+                "Cluster: latency p99 at 500 orders/s offered",
+                "ms",
+                lambda r: r["at_500"]["p99_ms"],
+                50,
+            ),
+            Figure(
+                "cluster_failover",
+                "Cluster: failover, leader SIGKILL to the first accepted order (median)",
+                "s",
+                lambda r: r["failover_median_s"],
+                3,
+            ),
+            Figure(
+                "cluster_snapshot_catchup",
+                "Cluster: a new replica from snapshot + tail",
+                "s",
+                lambda r: r["catchup"]["from_snapshot"]["seconds"],
+            ),
+            Figure(
+                "cluster_full_replay",
+                "Cluster: full replay without a snapshot (1M commands in <= 60 s needs >= 16,667/s)",
+                "commands/s",
+                lambda r: r["catchup"]["full_replay"]["commands_per_s"],
+                target=16_667,
+                better="higher",
+            ),
+        ),
+    ),
     Bench("bench.fuzz", 1, ()),
 )
 
