@@ -51,15 +51,19 @@ def router(ctx: ApiContext) -> APIRouter:
             while True:
                 try:
                     request = await websocket.receive_json()
-                except (ValueError, KeyError):
+                except (ValueError, KeyError, RecursionError):  # not JSON, or nested past the parser
                     conn.put(
                         {"channel": "error", "type": "bad_request", "data": {"message": "send JSON objects"}}
                     )
                     continue
                 op = request.get("op") if isinstance(request, dict) else None
+                op = op if isinstance(op, str | None) else repr(op)  # a list or an object: an unknown op
                 asked = request.get("channels", []) if isinstance(request, dict) else []
                 if op in ("subscribe", "unsubscribe") and isinstance(asked, list):
-                    change = channels_named([str(c) for c in asked], request.get("account"))
+                    named = request.get("account")
+                    change = channels_named(
+                        [str(c) for c in asked], named if isinstance(named, str) else None
+                    )
                     if op == "subscribe":
                         raw = request.get("session")
                         change, refused = guard.allowed(change, raw if isinstance(raw, str) else None)
