@@ -560,3 +560,28 @@ def test_hostile_websocket_frames_leave_the_connection_answering(http, service, 
         for f in frames:
             assert (f.get("data") or {}).get("code") != "internal", (frame, f)
         assert service.runner.state_hash() == before, (frame, frames)
+
+
+@settings(max_examples=EXAMPLES // 8, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(
+    channels=st.none() | hostile_params,
+    account=st.none() | hostile_params,
+    session=st.none()
+    | hostile_params
+    | st.tuples(hostile_params, hostile_params).map(lambda t: f"{TRADER.address}.{t[0]}.{t[1]}.0x00"),
+)
+def test_hostile_websocket_query_parameters_leave_the_connection_answering(
+    http, service, channels, account, session
+):
+    params = {
+        k: v for k, v in (("channels", channels), ("account", account), ("session", session)) if v is not None
+    }
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+    before = service.runner.state_hash()
+    with http.websocket_connect(f"/ws?{query}") as ws:
+        ws.send_json(probe("probe"))
+        frames = answered(ws, "probe")
+        for f in frames:
+            assert (f.get("data") or {}).get("code") != "internal", (params, f)
+    assert service.runner.state_hash() == before, params
