@@ -585,3 +585,28 @@ def test_hostile_websocket_query_parameters_leave_the_connection_answering(
         for f in frames:
             assert (f.get("data") or {}).get("code") != "internal", (params, f)
     assert service.runner.state_hash() == before, params
+
+
+@settings(max_examples=EXAMPLES // 8, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(
+    route=st.sampled_from(sorted(TEMPLATES)),
+    size=st.sampled_from([0, 1, 1000, MAX_BODY_BYTES - 1, MAX_BODY_BYTES + 1, 4 * MAX_BODY_BYTES]),
+    chunked=st.booleans(),
+    content_type=st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded", ""]),
+)
+def test_odd_bodies_sizes_and_content_types_on_every_write_are_refused_cleanly(
+    http, service, market_maker, route, size, chunked, content_type
+):
+    method = route[0]
+    path, key, primary, msg = TEMPLATES[route](market_maker)
+    text = json.dumps({key: msg, "signature": sign(DOMAIN, primary, msg, KEYS[msg["account"]]), "pad": ""})
+    content = (text[:-2] + "x" * max(0, size - len(text)) + '"}').encode() if size else b""
+    body = iter([content[i : i + 8192] for i in range(0, len(content), 8192)]) if chunked else content
+    headers = {"content-type": content_type} if content_type else {}
+    before = service.runner.state_hash()
+    response = http.request(method, path, content=body, headers=headers)
+    assert_clean_answer(response, before, service, (method, path, size, chunked, content_type))
+    if size > MAX_BODY_BYTES:
+        assert response.status_code == 413, response.text
+    still_answers(http)
