@@ -37,6 +37,7 @@ from offchain.chain.selfcheck import (
     _ratio,
     _registry_address,
     _token,
+    _view,
     registry_abi,
 )
 from offchain.por.hashing import PorFormatError
@@ -44,16 +45,6 @@ from offchain.por.register import Attested, AuditReport, Register, audit
 
 DEFAULT_API = "http://127.0.0.1:8000"
 MAX_REGISTER_BYTES = 256 * 1024 * 1024
-
-
-def _view(name: str, inputs: list[tuple[str, str]], outputs: list[str]) -> dict:
-    return {
-        "type": "function",
-        "name": name,
-        "stateMutability": "view",
-        "inputs": [{"name": n, "type": t} for n, t in inputs],
-        "outputs": [{"name": "", "type": t} for t in outputs],
-    }
 
 
 # What the audit calls beyond the self-check's entries (the fallback without a build manifest);
