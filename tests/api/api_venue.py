@@ -3,7 +3,11 @@ impostor) that sign with their own keys, and a service clock a test can move."""
 
 from __future__ import annotations
 
+import threading
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from eth_account import Account
@@ -116,3 +120,27 @@ def script_crash(service: ExchangeService, clock: Clock) -> list:
         qty="300000",
         tif="IOC",
     )
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free 127.0.0.1 port in a thread (as the daemon runs it), yield
+    its base URL once it accepts connections, stop it on exit. The app's own resources stay the
+    caller's to close."""
+    import uvicorn
+
+    from offchain.chain.devnet import free_port
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from api_venue import (
     DOMAIN,
     GENEROUS,
@@ -25,11 +22,11 @@ from api_venue import (
     open_service,
     rejected,
     script_crash,
+    served,
     submit,
 )
 
 from offchain.api.app import create_app
-from offchain.chain.devnet import free_port
 from offchain.chain.early_warning import EarlyWarning
 from offchain.core.treasury.module import WithdrawalPaid, WithdrawalRefunded
 from offchain.settings import DaemonSettings
@@ -103,18 +100,8 @@ def server(tmp_path):
     debtors["collateral"] = {"USDC": "0", "USDE": "500000"}
     service.publish_por({"epoch": 7, "debtors": debtors}, {})
     app = create_app(service, domain=DOMAIN, rate_limit=GENEROUS, flush_ms=50, status_ms=250)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # as the daemon runs it
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", service, clock
-    srv.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        yield url, service, clock
     app.state.close()
     app.state.nonces.close()
     service.runner.close()

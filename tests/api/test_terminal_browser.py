@@ -11,13 +11,10 @@ import os
 import re
 import shutil
 import subprocess
-import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import uvicorn
 from api_venue import (
     DOMAIN,
     GENEROUS,
@@ -29,11 +26,11 @@ from api_venue import (
     open_service,
     rejected,
     script_crash,
+    served,
     submit,
 )
 
 from offchain.api.app import STATIC_DIR, create_app
-from offchain.chain.devnet import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,17 +190,8 @@ def server(tmp_path):
             )
     app = create_app(service, domain=DOMAIN, rate_limit=GENEROUS, flush_ms=50, status_ms=250)
     service.update_chain_status(pool={"market": SYMBOL, "index_price": 999_100, "halted": False})
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", service, clock
-    srv.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        yield url, service, clock
     app.state.close()
     app.state.nonces.close()
     service.runner.close()

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from test_terminal_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, built  # noqa: F401
 from test_terminal_browser import pytestmark as browser_marks
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from api_venue import served  # noqa: E402
 from daemon_kit import KEY_ENV, Chain, daemon_settings, write_deployment_file  # noqa: E402
 
-from offchain.chain.devnet import free_port  # noqa: E402
 from offchain.daemon import Daemon  # noqa: E402
 
 pytestmark = [*browser_marks, pytest.mark.integration]
@@ -41,17 +38,8 @@ def devnet_server(anvil, w3, deployment, tmp_path, monkeypatch):
     daemon = Daemon(daemon_settings(tmp_path, anvil.url, path, confirmations=1)).open()
     daemon.start()
     app = daemon.build_api()
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", daemon, anvil
-    srv.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        yield url, daemon, anvil
     app.state.close()
     app.state.nonces.close()
     daemon.stop()
