@@ -34,6 +34,7 @@ from offchain.chain.selfcheck import (
     MAX_UINT256,
     BadInput,
     _amount,
+    _hex,
     _ratio,
     _registry_address,
     _token,
@@ -243,7 +244,3 @@ def _report(
 
 def _ratio_text(bps: int) -> str:
     return "∞ (none owed)" if bps == MAX_UINT256 else _ratio(bps)
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
