@@ -55,6 +55,8 @@ MAX_EXPIRY_S = 86_400
 CACHE_RESULTS = 50_000
 DEFAULT_CHAIN_ID = 31337
 DEFAULT_CUSTODY = "0x" + "00" * 19 + "01"
+# JetStream's err_code for a publish whose Nats-Msg-Id another publish is still storing.
+DUPLICATE_IN_PROCESS = 10158
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -179,6 +181,28 @@ class Gateway:
             if self.waiters.get(seq) is fut:
                 del self.waiters[seq]
 
+    async def _publish_once(self, subject: str, env: bytes, req_id: str) -> Any:
+        """Publish with `Nats-Msg-Id = req_id`; return the stream's ack.
+
+        When another gateway's publish of the same id is still being stored, JetStream answers
+        409 "duplicate message id is in process" (err_code 10158) instead of an ack. That request
+        is the same signed one, so wait for the first publish to settle and publish again: the
+        duplicate window then acknowledges it with the first one's sequence.
+        """
+        import nats.js.errors
+
+        deadline = time.monotonic() + self.publish_timeout_s
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            try:
+                return await self.js.publish(subject, env, timeout=remaining, headers={"Nats-Msg-Id": req_id})
+            except nats.js.errors.APIError as exc:
+                if exc.err_code != DUPLICATE_IN_PROCESS:
+                    raise
+            await asyncio.sleep(0.02)
+
     async def submit(
         self, subject: str, wire: dict, req_id: str, expiry_s: int = 0
     ) -> tuple[int, bool, dict]:
@@ -190,9 +214,7 @@ class Gateway:
             raise ApiError("log_unavailable", f"the log (NATS) is unreachable: {self.last_error}", status=503)
         env = L.envelope(wire, time.time_ns() // 1_000_000, req_id, expiry_s)
         try:
-            ack = await self.js.publish(
-                subject, env, timeout=self.publish_timeout_s, headers={"Nats-Msg-Id": req_id}
-            )
+            ack = await self._publish_once(subject, env, req_id)
         except (TimeoutError, nats.errors.TimeoutError):
             raise ApiError(
                 "log_unavailable",
